@@ -1,0 +1,8 @@
+//! One file per subcommand: its clap `Args` and `run`.
+pub(crate) mod eval;
+pub(crate) mod model;
+pub(crate) mod prepare;
+pub(crate) mod replay;
+pub(crate) mod reward;
+pub(crate) mod sandbox;
+pub(crate) mod train;

@@ -1,0 +1,180 @@
+//! Versioned on-disk records that cross crate boundaries. Every record is one JSON object per
+//! line carrying `"type"` and `"version"`; readers reject other types and newer versions.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of every record type in this module.
+pub const RECORD_VERSION: u32 = 1;
+
+fn version() -> u32 {
+    RECORD_VERSION
+}
+
+/// Chat role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// System prompt.
+    System,
+    /// User turn (task text, observations).
+    User,
+    /// Model turn.
+    Assistant,
+}
+
+/// One chat message with plain-text content.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    /// Who speaks.
+    pub role: Role,
+    /// Text.
+    pub content: String,
+}
+
+impl Message {
+    /// Builds a message.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self { role, content: content.into() }
+    }
+}
+
+/// What a step instance trains: an SWE action or a math step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// Target is a canonical tool call ([`crate::Action`] text).
+    Swe,
+    /// Target is the text of the next solution step.
+    Math,
+}
+
+/// Where an instance came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Source file (relative to the prepare input when possible).
+    pub source: String,
+    /// Row (parquet/JSONL, 0-based) in the source file, when the source has rows.
+    pub row: Option<u64>,
+    /// Trajectory id (`traj_id`) or problem id.
+    pub trajectory_id: String,
+    /// 0-based index of the target step in its trajectory/solution.
+    pub step_index: u32,
+    /// Total number of steps in the trajectory/solution.
+    pub num_steps: u32,
+}
+
+/// One SRL training instance: the chat the policy sees and the expert's next action.
+///
+/// The trainer renders `messages` with the model's own chat template and asks for the next
+/// assistant turn; the reward compares the action in that turn with `target`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "srl_step")]
+pub struct StepInstance {
+    /// Record version ([`RECORD_VERSION`]).
+    #[serde(default = "version")]
+    pub version: u32,
+    /// Stable id: `<trajectory_id>#<step_index>`.
+    pub id: String,
+    /// SWE or math.
+    pub kind: TaskKind,
+    /// System prompt, task and earlier steps.
+    pub messages: Vec<Message>,
+    /// The expert's next action: canonical tool-call text (SWE) or step text (math).
+    pub target: String,
+    /// Tool of the target action (SWE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tool: Option<String>,
+    /// Reference final answer of the problem (math only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_answer: Option<String>,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
+/// One RLVR item: a question with a verifiable final answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "rlvr_item")]
+pub struct RlvrItem {
+    /// Record version.
+    #[serde(default = "version")]
+    pub version: u32,
+    /// Stable id.
+    pub id: String,
+    /// The problem text.
+    pub question: String,
+    /// Reference final answer (e.g. the content of the last `\boxed{}` of the solution).
+    pub answer: String,
+    /// Where it came from.
+    pub source: String,
+}
+
+/// A SWE task: SWE-smith's instance fields plus how to run and parse its tests.
+///
+/// `patch` follows SWE-smith: it is the **bug** diff (applying it breaks the code) when
+/// `patch_is_bug` is true; for SWE-bench rows it is the gold fix (`patch_is_bug` false).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskInstance {
+    /// `<owner>__<repo>.<commit8>.<bugtype>__<hash>` for SWE-smith.
+    pub instance_id: String,
+    /// Repository name (mirror name for SWE-smith).
+    pub repo: String,
+    /// Commit or branch of the task state (SWE-smith: the branch named after the instance).
+    #[serde(default)]
+    pub base_commit: String,
+    /// Docker image with the repository at `/testbed`.
+    #[serde(default)]
+    pub image_name: String,
+    /// The issue text.
+    pub problem_statement: String,
+    /// The bug diff (SWE-smith) or the gold fix (SWE-bench), see `patch_is_bug`.
+    #[serde(default)]
+    pub patch: String,
+    /// Whether `patch` is the bug (SWE-smith) rather than the fix (SWE-bench).
+    #[serde(default)]
+    pub patch_is_bug: bool,
+    /// Tests that must go from failing to passing.
+    #[serde(rename = "FAIL_TO_PASS", default)]
+    pub fail_to_pass: Vec<String>,
+    /// Tests that must keep passing.
+    #[serde(rename = "PASS_TO_PASS", default)]
+    pub pass_to_pass: Vec<String>,
+    /// Test command run in `/testbed`; test files are appended.
+    #[serde(default)]
+    pub test_cmd: Option<String>,
+    /// Name of the log parser (`pytest`).
+    #[serde(default)]
+    pub log_parser: Option<String>,
+}
+
+/// One SWE-bench prediction line (`predictions.jsonl`), as the official harness reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Task id.
+    pub instance_id: String,
+    /// Model name.
+    pub model_name_or_path: String,
+    /// Unified diff (may be empty).
+    pub model_patch: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_instance_round_trips_with_tag() {
+        let s = StepInstance {
+            version: RECORD_VERSION,
+            id: "t#1".into(),
+            kind: TaskKind::Swe,
+            messages: vec![Message::new(Role::System, "s"), Message::new(Role::User, "u")],
+            target: "<function=submit>\n</function>".into(),
+            target_tool: Some("submit".into()),
+            reference_answer: None,
+            provenance: Provenance { source: "a.jsonl".into(), row: Some(3), trajectory_id: "t".into(), step_index: 1, num_steps: 2 },
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.starts_with("{\"type\":\"srl_step\""), "{text}");
+        assert_eq!(serde_json::from_str::<StepInstance>(&text).unwrap(), s);
+    }
+}

@@ -1,0 +1,1 @@
+//! Agentless-mini evaluation, SWE-bench-style grading, model backends.

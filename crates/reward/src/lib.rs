@@ -1,0 +1,1 @@
+//! SRL reward: exact CPython difflib SequenceMatcher port, output-format parsing, math answer grading.

@@ -1,0 +1,1 @@
+//! Sandbox trait, Docker implementation on bollard, SWE-agent tools, task environments.

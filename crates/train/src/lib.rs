@@ -1,0 +1,1 @@
+//! GRPO trainer on tch: rollouts, SRL and RLVR rewards, dynamic sampling, checkpoints, resume, math eval.
