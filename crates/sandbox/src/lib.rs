@@ -1,1 +1,37 @@
-//! Sandbox trait, Docker implementation on bollard, SWE-agent tools, task environments.
+//! `srl-sandbox`: where SWE actions run (SRL, arXiv 2510.25992, evaluates SWE policies in Docker).
+//!
+//! - [`Sandbox`]: the trait (exec with timeout and capped output, files in and out, removal),
+//!   implemented by [`DockerSandbox`] (bollard 0.21, one long-lived container per task) and
+//!   [`FakeSandbox`] (host bash in a temporary folder, for fast tests above the sandbox).
+//! - [`grading`]: running a task's tests, parsing pytest logs, SWE-bench / SWE-smith grading,
+//!   applying patches with the SWE-bench fallbacks.
+//! - [`task`]: a task's environment (image + branch) and the base of its diff.
+//!
+//! Sibling crates: `srl-core` (records, actions), `srl-eval` (uses this crate to grade).
+//!
+//! ```no_run
+//! # async fn demo() -> srl_sandbox::Result<()> {
+//! use srl_sandbox::{DockerSandbox, ExecRequest, Sandbox, SandboxConfig};
+//! let sb = DockerSandbox::start("srl-swe/base:1", &SandboxConfig::default()).await?;
+//! let out = sb.exec(&ExecRequest::new("echo hi").workdir("/")).await?;
+//! assert_eq!(out.stdout, "hi\n");
+//! sb.remove().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod docker;
+mod error;
+mod fake;
+pub mod grading;
+mod paths;
+mod sandbox;
+pub mod task;
+
+pub use config::{default_run_id, SandboxConfig};
+pub use docker::DockerSandbox;
+pub use error::{Result, SandboxError};
+pub use fake::FakeSandbox;
+pub use paths::{pack_tar, shell_quote};
+pub use sandbox::{truncation_marker, ExecOutput, ExecRequest, Sandbox};
+pub use task::{prepare_task, start_task, TaskEnv};

@@ -1,0 +1,101 @@
+//! Resource limits and defaults of a sandbox container (SWE-bench / SWE-agent practice,
+//! rust-stack.md §7): the file layer is serde with `deny_unknown_fields` and named defaults.
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Default memory limit: 2 GiB.
+pub const DEFAULT_MEMORY_BYTES: i64 = 2 << 30;
+/// Default CPU share: one CPU.
+pub const DEFAULT_NANO_CPUS: i64 = 1_000_000_000;
+/// Default process limit (contains fork bombs).
+pub const DEFAULT_PIDS_LIMIT: i64 = 512;
+/// Default per-command timeout, seconds (SWE-smith's generation config uses 300 s; tests run
+/// under 120 s in the SWE-smith harness).
+pub const DEFAULT_EXEC_TIMEOUT_SECS: u64 = 120;
+/// Default cap on captured output per command (bytes).
+pub const DEFAULT_OUTPUT_LIMIT_BYTES: usize = 1 << 20;
+
+/// Limits and defaults of one sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct SandboxConfig {
+    /// Memory limit in bytes (swap is disabled: memory-swap = memory).
+    pub memory_bytes: i64,
+    /// CPU limit in units of 1e-9 CPUs.
+    pub nano_cpus: i64,
+    /// Maximum number of processes in the container.
+    pub pids_limit: i64,
+    /// Per-command timeout in seconds, unless a call gives its own.
+    pub exec_timeout_secs: u64,
+    /// Bytes of output kept per command; the rest is cut and a marker says how much.
+    pub output_limit_bytes: usize,
+    /// Working directory of commands.
+    pub workdir: String,
+    /// Run id written in the `srl-swe.run` label (defaults to `<pid>-<start time>`).
+    pub run_id: Option<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            nano_cpus: DEFAULT_NANO_CPUS,
+            pids_limit: DEFAULT_PIDS_LIMIT,
+            exec_timeout_secs: DEFAULT_EXEC_TIMEOUT_SECS,
+            output_limit_bytes: DEFAULT_OUTPUT_LIMIT_BYTES,
+            workdir: "/testbed".to_string(),
+            run_id: None,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The default per-command timeout.
+    pub fn exec_timeout(&self) -> Duration {
+        Duration::from_secs(self.exec_timeout_secs)
+    }
+
+    /// The run id: the configured one or a process-wide default.
+    pub fn run_id(&self) -> String {
+        self.run_id.clone().unwrap_or_else(default_run_id)
+    }
+
+    /// Reads a TOML or JSON config file (by extension).
+    pub fn from_file(path: &std::path::Path) -> crate::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| crate::SandboxError::Io { path: path.to_path_buf(), source })?;
+        let cfg_err = |message: String| crate::SandboxError::Config { path: path.to_path_buf(), message };
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| cfg_err(e.to_string()))
+        } else {
+            Err(cfg_err("only .json sandbox configs are supported".into()))
+        }
+    }
+}
+
+/// `<pid>-<unix seconds at first call>`, the same for the whole process.
+pub fn default_run_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        format!("{}-{secs}", std::process::id())
+    })
+    .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_rejected_and_defaults_fill_in() {
+        let cfg: SandboxConfig = serde_json::from_str(r#"{"pids-limit": 64}"#).unwrap();
+        assert_eq!(cfg.pids_limit, 64);
+        assert_eq!(cfg.memory_bytes, 2 << 30);
+        let err = serde_json::from_str::<SandboxConfig>(r#"{"pids_limit": 64}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+}
