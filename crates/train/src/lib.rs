@@ -1,1 +1,23 @@
-//! GRPO trainer on tch: rollouts, SRL and RLVR rewards, dynamic sampling, checkpoints, resume, math eval.
+//! GRPO trainer on tch for Supervised Reinforcement Learning (Deng et al., arXiv 2510.25992):
+//! rollouts, SRL and RLVR rewards, dynamic sampling, the clipped policy loss, AdamW, checkpoints
+//! with exact resume, validation, metrics, and the math evaluation (`srl-swe eval --mode math`).
+//!
+//! The algorithm follows veRL as `reference/method.md` §7–9 describes it. Sibling crates:
+//! `srl-core` (records), `srl-reward` (SRL and math rewards), `srl-model` (Qwen2 policy).
+//!
+//! ```
+//! use srl_train::grpo::{group_advantages, AdvantageNorm};
+//! let r = tch::Tensor::from_slice(&[1.0f64, 0.0, 0.5, 0.5]);
+//! let a = group_advantages(&r, 2, AdvantageNorm::MeanOnly, 1e-6, true).unwrap();
+//! assert_eq!(Vec::<f64>::try_from(&a).unwrap(), vec![0.5, -0.5, 0.0, 0.0]);
+//! ```
+
+pub mod config;
+pub mod dynamic_sampling;
+mod error;
+pub mod grpo;
+pub mod optimizer;
+pub mod rng;
+pub mod schedule;
+
+pub use error::{Result, TrainError};
