@@ -1,0 +1,111 @@
+//! Streaming rows out of a parquet file: only the wanted top-level columns are decoded
+//! (projection), a bounded number of rows at a time (`parquet` crate's arrow reader), so memory
+//! stays bounded whatever the file size. Values become JSON values so the row handling is the
+//! same as for JSONL: strings (`Utf8`, `LargeUtf8`, `Utf8View`), booleans, and lists of strings
+//! (s1K-1.1's early `deepseek_*` columns).
+
+use crate::error::{Issue, IssueKind};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+use std::fs::File;
+use std::path::Path;
+
+/// A parquet file opened for streaming.
+pub(crate) struct ParquetRows {
+    reader: ParquetRecordBatchReader,
+    total_rows: u64,
+    present: Vec<String>,
+}
+
+fn bad(detail: impl Into<String>) -> Issue {
+    Issue::new(IssueKind::BadParquet, "file", detail)
+}
+
+impl ParquetRows {
+    /// Opens `path`, decoding only the `wanted` columns that exist, `batch_rows` rows at a time.
+    pub(crate) fn open(path: &Path, wanted: &[&str], batch_rows: usize) -> Result<Self, Issue> {
+        let file = File::open(path).map_err(|e| Issue::new(IssueKind::Unreadable, "file", e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
+        let total_rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let schema = builder.parquet_schema();
+        let roots: Vec<(usize, String)> = schema
+            .root_schema()
+            .get_fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| wanted.contains(&f.name()))
+            .map(|(i, f)| (i, f.name().to_string()))
+            .collect();
+        let mask = ProjectionMask::roots(schema, roots.iter().map(|(i, _)| *i));
+        let present = roots.into_iter().map(|(_, n)| n).collect();
+        let reader =
+            builder.with_projection(mask).with_batch_size(batch_rows.max(1)).build().map_err(|e| bad(e.to_string()))?;
+        Ok(Self { reader, total_rows, present })
+    }
+
+    /// Rows in the file, from its footer.
+    pub(crate) fn total_rows(&self) -> u64 {
+        self.total_rows
+    }
+
+    /// The next batch of rows as JSON objects holding the wanted columns that exist (null values
+    /// are left out), or the decoding error.
+    pub(crate) fn next_rows(&mut self) -> Option<Result<Vec<serde_json::Map<String, serde_json::Value>>, Issue>> {
+        let batch = match self.reader.next()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(bad(e.to_string()))),
+        };
+        Some(batch_rows(&batch, &self.present))
+    }
+}
+
+fn batch_rows(batch: &RecordBatch, names: &[String]) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, Issue> {
+    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        (0..batch.num_rows()).map(|_| serde_json::Map::new()).collect();
+    for name in names {
+        let Some(col) = batch.column_by_name(name) else { continue };
+        for (r, row) in rows.iter_mut().enumerate() {
+            if let Some(v) = cell(col, r).map_err(|t| {
+                Issue::new(IssueKind::MissingColumn, name.clone(), format!("unsupported column type {t}"))
+            })? {
+                row.insert(name.clone(), v);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// One value; `Err(type)` when the column type is not supported.
+fn cell(col: &ArrayRef, r: usize) -> Result<Option<serde_json::Value>, String> {
+    if col.is_null(r) {
+        return Ok(None);
+    }
+    let v = match col.data_type() {
+        DataType::Utf8 => serde_json::Value::String(col.as_string::<i32>().value(r).to_string()),
+        DataType::LargeUtf8 => serde_json::Value::String(col.as_string::<i64>().value(r).to_string()),
+        DataType::Utf8View => serde_json::Value::String(col.as_string_view().value(r).to_string()),
+        DataType::Boolean => serde_json::Value::Bool(col.as_boolean().value(r)),
+        DataType::List(_) => list_value(&col.as_list::<i32>().value(r))?,
+        DataType::LargeList(_) => list_value(&col.as_list::<i64>().value(r))?,
+        other => return Err(other.to_string()),
+    };
+    Ok(Some(v))
+}
+
+fn list_value(items: &ArrayRef) -> Result<serde_json::Value, String> {
+    let mut out = Vec::with_capacity(items.len());
+    for i in 0..items.len() {
+        out.push(cell(items, i)?.unwrap_or(serde_json::Value::Null));
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
+/// Rows of a parquet file from its footer, if it can be read.
+pub(crate) fn num_rows(path: &Path) -> Option<u64> {
+    let file = File::open(path).ok()?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    u64::try_from(builder.metadata().file_metadata().num_rows()).ok()
+}

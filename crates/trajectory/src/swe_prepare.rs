@@ -1,0 +1,338 @@
+//! `srl-swe prepare` for SWE trajectories: SWE-smith parquet shards / JSONL rows / SWE-agent
+//! `.traj` files → step-wise SRL instances (issue 2; paper §4.2 and App. A; formats.md §1–2).
+//!
+//! Per record: filters (`resolved`, `model`), decode `messages`, tell the split, replay into
+//! steps ([`crate::replay`]), build instances ([`crate::context`]). Then, in input order:
+//! trajectories already seen (same `traj_id`) and exact-duplicate instances are dropped, whole
+//! trajectories are held out for validation ([`crate::holdout`]) and the rest is streamed to
+//! `train.jsonl`. Outputs: `train.*`, `val.*`, `stats.json`, `config.json`, each written
+//! atomically.
+
+use crate::context::{swe_instances, BuiltInstance, ContextOptions, Origin};
+use crate::driver::{drive, fields_of, Place};
+use crate::error::{Issue, IssueKind, Location, Result, TrajectoryError};
+use crate::holdout::Holdout;
+use crate::progress::Reporter;
+use crate::replay::replay_messages;
+use crate::sink::{InstanceSink, OutputFormat};
+use crate::sources::{discover, FileKind, InputFile, RawBody};
+use crate::split::Split;
+use crate::stats::{Percentiles, PrepareStats};
+use crate::tokens::{HfTokenCounter, TokenCounter};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// Resolved options of a SWE prepare run (written to `config.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SwePrepareConfig {
+    /// Input folder or file.
+    pub input: PathBuf,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Which split to read.
+    pub split: Split,
+    /// Context construction.
+    pub context: ContextOptions,
+    /// `tokenizer.json` for `max-context-tokens` and token statistics.
+    pub tokenizer: Option<PathBuf>,
+    /// Keep only resolved trajectories.
+    pub resolved_only: bool,
+    /// Keep only trajectories of this model.
+    pub model: Option<String>,
+    /// Whole trajectories held out for validation (at most half of the kept ones).
+    pub val_trajectories: usize,
+    /// Seed of the hold-out hash.
+    pub seed: u64,
+    /// Instance file format.
+    pub format: OutputFormat,
+    /// Fail on the first bad record instead of skipping it.
+    pub strict: bool,
+}
+
+/// Default validation hold-out (paper §5.3: 30 trajectories).
+pub const DEFAULT_VAL_TRAJECTORIES: usize = 30;
+/// Default seed.
+pub const DEFAULT_SEED: u64 = 42;
+
+impl SwePrepareConfig {
+    /// Defaults for an input and output folder.
+    pub fn new(input: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        Self {
+            input: input.into(),
+            out: out.into(),
+            split: Split::Tool,
+            context: ContextOptions::default(),
+            tokenizer: None,
+            resolved_only: true,
+            model: None,
+            val_trajectories: DEFAULT_VAL_TRAJECTORIES,
+            seed: DEFAULT_SEED,
+            format: OutputFormat::Jsonl,
+            strict: false,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.context.max_context_tokens.is_some() && self.tokenizer.is_none() {
+            return Err(TrajectoryError::InvalidOption {
+                option: "--max-context-tokens",
+                message: "needs --tokenizer tokenizer.json".into(),
+            });
+        }
+        for t in &self.context.targets {
+            if srl_core::tools::tool(t).is_none() {
+                return Err(TrajectoryError::InvalidOption {
+                    option: "--targets",
+                    message: format!("unknown tool {t:?} (expected bash, str_replace_editor, submit)"),
+                });
+            }
+        }
+        if self.context.max_observation_chars == 0 {
+            return Err(TrajectoryError::InvalidOption {
+                option: "--max-observation-chars",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Columns a SWE-smith row is read from.
+pub const SWE_COLUMNS: [&str; 6] = ["messages", "instance_id", "resolved", "model", "traj_id", "patch"];
+
+/// What one record became.
+enum Outcome {
+    /// Bad input.
+    Bad(Issue),
+    /// Left out by a filter (`unresolved`, `other_model`, `other_split`).
+    Filtered(&'static str),
+    /// Replayed.
+    Kept { traj_id: String, built: crate::context::TrajectoryInstances, keys: Vec<[u8; 16]> },
+}
+
+fn instance_key(inst: &srl_core::StepInstance) -> [u8; 16] {
+    let mut h = Sha256::new();
+    for m in &inst.messages {
+        h.update([m.role as u8]);
+        h.update((m.content.len() as u64).to_le_bytes());
+        h.update(m.content.as_bytes());
+    }
+    h.update([0xff]);
+    h.update(inst.target.as_bytes());
+    let d = h.finalize();
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    k
+}
+
+struct Worker<'a> {
+    cfg: &'a SwePrepareConfig,
+    system: String,
+    counter: Option<&'a dyn TokenCounter>,
+}
+
+impl Worker<'_> {
+    fn process(&self, file: &InputFile, row: Option<u64>, body: RawBody) -> Outcome {
+        match self.try_process(file, row, body) {
+            Ok(o) => o,
+            Err(issue) => Outcome::Bad(issue),
+        }
+    }
+
+    fn try_process(&self, file: &InputFile, row: Option<u64>, body: RawBody) -> std::result::Result<Outcome, Issue> {
+        let fields = fields_of(file, body)?;
+        if self.cfg.resolved_only {
+            match fields.get("resolved") {
+                Some(serde_json::Value::Bool(true)) => {}
+                Some(serde_json::Value::Bool(false)) => return Ok(Outcome::Filtered("unresolved")),
+                Some(other) => {
+                    return Err(Issue::new(IssueKind::MissingColumn, "resolved", format!("not a boolean: {other}")))
+                }
+                None => {
+                    return Err(Issue::new(IssueKind::MissingColumn, "resolved", "absent (needed by --resolved-only)"))
+                }
+            }
+        }
+        if let Some(want) = &self.cfg.model {
+            match fields.get("model").and_then(|m| m.as_str()) {
+                Some(m) if m == want => {}
+                Some(_) => return Ok(Outcome::Filtered("other_model")),
+                None => return Err(Issue::new(IssueKind::MissingColumn, "model", "absent (needed by --model)")),
+            }
+        }
+        let decoded;
+        let messages = match fields.get("messages") {
+            Some(serde_json::Value::String(s)) => {
+                decoded = serde_json::from_str::<serde_json::Value>(s)
+                    .map_err(|e| Issue::new(IssueKind::MalformedJson, "messages", e.to_string()))?;
+                &decoded
+            }
+            Some(v @ serde_json::Value::Array(_)) => v,
+            Some(_) => {
+                return Err(Issue::new(IssueKind::MalformedJson, "messages", "neither a JSON string nor a list"))
+            }
+            None => return Err(Issue::new(IssueKind::MissingColumn, "messages", "absent")),
+        };
+        let split = match file.split() {
+            Some(s) => s,
+            None => Split::detect(messages).unwrap_or(self.cfg.split),
+        };
+        if split != self.cfg.split {
+            return Ok(Outcome::Filtered("other_split"));
+        }
+        let traj_id = fields
+            .get("traj_id")
+            .and_then(|v| v.as_str())
+            .or_else(|| fields.get("instance_id").and_then(|v| v.as_str()))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}:{}", file.display, row.unwrap_or(0)));
+        let replay = replay_messages(messages, split)?;
+        let origin = Origin { source: &file.display, row, trajectory_id: &traj_id };
+        let built = swe_instances(&replay, origin, &self.system, &self.cfg.context, self.counter);
+        let keys = built.instances.iter().map(|b| instance_key(&b.instance)).collect();
+        Ok(Outcome::Kept { traj_id, built, keys })
+    }
+}
+
+/// Runs the SWE prepare pipeline and returns its statistics (also written to `stats.json`).
+pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<PrepareStats> {
+    cfg.check()?;
+    let counter = cfg.tokenizer.as_deref().map(HfTokenCounter::from_file).transpose()?;
+    let all_files = discover(&cfg.input, true)?;
+    let mut stats = PrepareStats::new("swe");
+    let mut files = Vec::new();
+    for f in all_files {
+        match f.split() {
+            Some(s) if s != cfg.split => {
+                tracing::debug!(file = %f.path.display(), split = %s, "ignored: another split");
+                stats.files.other_split += 1;
+            }
+            _ => files.push(f),
+        }
+    }
+    if files.is_empty() {
+        return Err(TrajectoryError::NoInput {
+            path: cfg.input.clone(),
+            expected: "*.parquet, *.jsonl or *.traj of the chosen split",
+        });
+    }
+    stats.files.read = files.len() as u64;
+    tracing::info!(files = files.len(), split = %cfg.split, input = %cfg.input.display(), "prepare: reading SWE trajectories");
+    let ext = cfg.format.extension();
+    let mut train = InstanceSink::create(&cfg.out.join(format!("train.{ext}")), cfg.format)?;
+    let worker = Worker {
+        cfg,
+        system: crate::prompts::swe_system_prompt(),
+        counter: counter.as_ref().map(|c| c as &dyn TokenCounter),
+    };
+    let mut seen_instances: HashSet<[u8; 16]> = HashSet::new();
+    let mut seen_traj: HashSet<String> = HashSet::new();
+    let mut holdout: Holdout<Vec<BuiltInstance>> = Holdout::new(cfg.val_trajectories, cfg.seed);
+    let mut chars: Vec<u64> = Vec::new();
+    let mut tokens: Vec<u64> = Vec::new();
+    let strict = cfg.strict;
+    drive(
+        &files,
+        &SWE_COLUMNS,
+        reporter,
+        |file, row, body| worker.process(file, row, body),
+        |place: Place, outcome| {
+            stats.records.read += 1;
+            match outcome {
+                Outcome::Bad(issue) => {
+                    let location = Location { path: files[place.file].path.clone(), row: place.row };
+                    if strict {
+                        return Err(TrajectoryError::record(location, issue));
+                    }
+                    tracing::warn!(reason = issue.kind.label(), field = %issue.field, "skipped {location}: {}", issue.detail);
+                    stats.records.skip(issue.kind.label());
+                }
+                Outcome::Filtered(reason) => stats.records.skip(reason),
+                Outcome::Kept { traj_id, built, keys } => {
+                    if !seen_traj.insert(traj_id.clone()) {
+                        stats.records.skip("duplicate_trajectory");
+                        return Ok(());
+                    }
+                    stats.instances.context_too_long += built.too_long as u64;
+                    let before = built.instances.len();
+                    let mut kept = Vec::with_capacity(before);
+                    for (b, k) in built.instances.into_iter().zip(keys) {
+                        if seen_instances.insert(k) {
+                            kept.push(b);
+                        } else {
+                            stats.instances.duplicates_removed += 1;
+                        }
+                    }
+                    if kept.is_empty() {
+                        stats.records.skip(if before == 0 { "no_instances" } else { "duplicate_instances" });
+                        return Ok(());
+                    }
+                    stats.records.kept += 1;
+                    for b in &kept {
+                        chars.push(b.context_chars as u64);
+                        if let Some(t) = b.context_tokens {
+                            tokens.push(t as u64);
+                        }
+                        let tool = b.instance.target_tool.clone().unwrap_or_default();
+                        *stats.instances.by_target.entry(tool).or_insert(0) += 1;
+                    }
+                    if let Some(released) = holdout.offer(&traj_id, kept) {
+                        for b in &released {
+                            train.write(&b.instance)?;
+                        }
+                        stats.instances.train += released.len() as u64;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let (held, released) = holdout.finish((stats.records.kept / 2) as usize);
+    for (_, items) in released {
+        for b in &items {
+            train.write(&b.instance)?;
+        }
+        stats.instances.train += items.len() as u64;
+    }
+    train.commit()?;
+    let mut val = InstanceSink::create(&cfg.out.join(format!("val.{ext}")), cfg.format)?;
+    for (id, items) in held {
+        for b in &items {
+            val.write(&b.instance)?;
+        }
+        stats.instances.val += items.len() as u64;
+        stats.val_ids.push(id);
+    }
+    val.commit()?;
+    stats.context_chars = Percentiles::of(chars);
+    stats.context_tokens = Percentiles::of(tokens);
+    srl_core::io::write_json_pretty(cfg.out.join("stats.json"), &stats)?;
+    srl_core::io::write_json_pretty(
+        cfg.out.join("config.json"),
+        &ConfigRecord { record_type: "prepare_config", kind: "swe", options: cfg },
+    )?;
+    let kinds = files.iter().filter(|f| f.kind == FileKind::Traj).count();
+    tracing::info!(
+        read = stats.records.read,
+        kept = stats.records.kept,
+        skipped = stats.records.skipped,
+        train = stats.instances.train,
+        val = stats.instances.val,
+        traj_files = kinds,
+        out = %cfg.out.display(),
+        "prepare: done"
+    );
+    Ok(stats)
+}
+
+/// `config.json`: the resolved options with a type tag.
+#[derive(Serialize)]
+pub(crate) struct ConfigRecord<'a, T: Serialize> {
+    #[serde(rename = "type")]
+    pub(crate) record_type: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) options: &'a T,
+}
