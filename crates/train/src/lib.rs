@@ -12,11 +12,17 @@
 //! assert_eq!(Vec::<f64>::try_from(&a).unwrap(), vec![0.5, -0.5, 0.0, 0.0]);
 //! ```
 
+pub mod checkpoint;
+pub mod codec;
 pub mod config;
+pub mod data;
 pub mod dynamic_sampling;
 mod error;
 pub mod grpo;
+pub mod metrics;
 pub mod optimizer;
+pub mod png;
+pub mod policy;
 pub mod rng;
 pub mod schedule;
 
