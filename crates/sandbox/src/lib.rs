@@ -6,6 +6,7 @@
 //! - [`grading`]: running a task's tests, parsing pytest logs, SWE-bench / SWE-smith grading,
 //!   applying patches with the SWE-bench fallbacks.
 //! - [`task`]: a task's environment (image + branch) and the base of its diff.
+//! - [`environments`]: the shipped task environments and their images (built with bollard).
 //!
 //! Sibling crates: `srl-core` (records, actions), `srl-eval` (uses this crate to grade).
 //!
@@ -22,9 +23,11 @@
 pub mod config;
 pub mod docker;
 mod error;
+pub mod environments;
 mod fake;
 pub mod grading;
 mod paths;
+pub mod progress;
 mod sandbox;
 pub mod task;
 
@@ -32,6 +35,7 @@ pub use config::{default_run_id, SandboxConfig};
 pub use docker::DockerSandbox;
 pub use error::{Result, SandboxError};
 pub use fake::FakeSandbox;
+pub use progress::{NoProgress, Progress};
 pub use paths::{pack_tar, shell_quote};
 pub use sandbox::{truncation_marker, ExecOutput, ExecRequest, Sandbox};
 pub use task::{prepare_task, start_task, TaskEnv};

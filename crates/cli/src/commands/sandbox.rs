@@ -1,10 +1,99 @@
-//! `srl-swe sandbox`.
+//! `srl-swe sandbox`: build the task-environment images (`build`) and remove containers left
+//! by crashed runs (`gc`). Both talk to Docker through `srl-sandbox` (bollard), never the CLI.
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Subcommands of `srl-swe sandbox`.
 #[derive(Debug, clap::Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// Build the images of environments/ that are missing or out of date (idempotent).
+    Build(BuildArgs),
+    /// Remove containers carrying the srl-swe label (all, or one run's).
+    Gc(GcArgs),
+}
+
+/// Options of `srl-swe sandbox build`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BuildArgs {
+    /// Folder holding the environments (`<name>/repo`, `<name>/instances.jsonl`).
+    #[arg(long, env = "SRL_SWE_ENVIRONMENTS", default_value = "environments")]
+    environments: PathBuf,
+    /// Base image the environment images build on.
+    #[arg(long, env = "SRL_SWE_BASE_IMAGE", default_value = srl_sandbox::environments::DEFAULT_BASE_IMAGE)]
+    base_image: String,
+    /// Rebuild even when an up-to-date image exists.
+    #[arg(long)]
+    force: bool,
+    /// Only these environments (repeatable).
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+/// Options of `srl-swe sandbox gc`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct GcArgs {
+    /// Only containers of this run id (label `srl-swe.run`).
+    #[arg(long)]
+    run: Option<String>,
+}
+
+/// Progress of library jobs drawn as an indicatif bar.
+pub(crate) struct BarProgress(pub(crate) indicatif::ProgressBar);
+
+impl BarProgress {
+    pub(crate) fn new() -> Self {
+        Self(crate::progress::bar(0, ""))
+    }
+}
+
+impl srl_sandbox::Progress for BarProgress {
+    fn start(&self, total: u64, what: &str) {
+        self.0.set_length(total);
+        self.0.set_message(what.to_string());
+    }
+    fn advance(&self, item: &str) {
+        self.0.inc(1);
+        tracing::debug!(item, "done");
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
 
 pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let docker = srl_sandbox::docker::connect().await?;
+        match cmd {
+            Command::Build(args) => {
+                let options = srl_sandbox::environments::BuildOptions {
+                    base_image: args.base_image,
+                    force: args.force,
+                    only: args.only,
+                };
+                let progress = BarProgress::new();
+                let outcomes =
+                    srl_sandbox::environments::ensure_environment_images(&docker, &args.environments, &options, &progress)
+                        .await?;
+                for o in &outcomes {
+                    let what = if o.built { "built" } else { "up to date" };
+                    eprintln!("[sandbox] {} {} ({what})", o.environment, o.image);
+                }
+                println!("{}", serde_json::to_string(&outcomes)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Gc(args) => {
+                let removed = srl_sandbox::docker::gc(&docker, args.run.as_deref()).await?;
+                eprintln!("[sandbox] removed {} container(s)", removed.len());
+                for id in removed {
+                    println!("{id}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
 }
