@@ -162,6 +162,29 @@ pub fn weight_shapes(config: &Qwen2Config) -> BTreeMap<String, Vec<i64>> {
     m
 }
 
+/// `n` draws of normal(0, std) from a ChaCha8 generator seeded by `(seed, name)`: reproducible
+/// per tensor, independent of libtorch's global generator and of other threads.
+fn normal_values(seed: u64, name: &str, n: usize, std: f64) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(h);
+    let mut out = Vec::with_capacity(n + 1);
+    while out.len() < n {
+        // Box-Muller: two independent normals per pair of uniforms.
+        let u1: f64 = 1.0 - rng.random::<f64>();
+        let u2: f64 = rng.random::<f64>();
+        let r = (-2.0 * u1.ln()).sqrt() * std;
+        let th = std::f64::consts::TAU * u2;
+        out.push((r * th.cos()) as f32);
+        out.push((r * th.sin()) as f32);
+    }
+    out.truncate(n);
+    out
+}
+
 fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     let kind = x.kind();
     let xf = x.f_to_kind(Kind::Float)?;
@@ -210,7 +233,7 @@ impl Qwen2Model {
     }
 
     /// A model with random weights (normal(0, 0.02) for matrices, zero biases, unit norms, as
-    /// transformers' `_init_weights`), seeded through libtorch's generator.
+    /// transformers' `_init_weights`), reproducible for a given seed.
     pub fn new_random(config: &Qwen2Config, device: Device, dtype: DType, seed: u64) -> Result<Self> {
         Self::new_random_with_std(config, device, dtype, seed, 0.02)
     }
@@ -218,7 +241,6 @@ impl Qwen2Model {
     /// [`Self::new_random`] with a chosen standard deviation.
     pub fn new_random_with_std(config: &Qwen2Config, device: Device, dtype: DType, seed: u64, std: f64) -> Result<Self> {
         device.check_available()?;
-        tch::manual_seed(seed as i64);
         let mut tensors = HashMap::new();
         for (name, shape) in weight_shapes(config) {
             let opts = (Kind::Float, device.to_tch());
@@ -227,7 +249,9 @@ impl Qwen2Model {
             } else if name.ends_with(".bias") {
                 Tensor::f_zeros(&shape, opts)?
             } else {
-                Tensor::f_randn(&shape, opts)?.f_mul_scalar(std)?
+                let numel: i64 = shape.iter().product();
+                let values = normal_values(seed, &name, numel as usize, std);
+                Tensor::from_slice(&values).f_reshape(&shape)?.f_to_device(device.to_tch())?
             };
             tensors.insert(name, t.f_to_kind(dtype.to_kind())?);
         }

@@ -1,0 +1,339 @@
+//! `srl-swe model init`: a random-weight Qwen2 checkpoint in Hugging Face layout with a byte-level
+//! BPE tokenizer trained (tokenizers crate, Sennrich et al. arXiv 1508.07909 / GPT-2 byte-level
+//! BPE) on the project's text, Qwen-style special tokens and the Qwen2.5 ChatML template.
+//!
+//! The tokenizer copies Qwen2's pipeline (formats.md §8): NFC normalizer, the Qwen2 split regex
+//! (digits one by one), byte-level pre-tokenizer without prefix space, byte-level decoder. Special
+//! tokens: `<|endoftext|>` (pad), `<|im_start|>`, `<|im_end|>` (EOS); `<think>`/`</think>` are
+//! ordinary added tokens.
+
+use crate::chat_template::QWEN25_CHAT_TEMPLATE;
+use crate::device::{DType, Device};
+use crate::error::{ModelError, Result};
+use crate::presets::Preset;
+use crate::qwen2::Qwen2Model;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+use tokenizers::models::TrainerWrapper;
+use tokenizers::normalizers::unicode::NFC;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, SplitDelimiterBehavior};
+
+/// The Qwen2 pre-tokenization regex.
+pub const QWEN2_SPLIT_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+/// End of text; also the padding token.
+pub const ENDOFTEXT: &str = "<|endoftext|>";
+/// Start of a chat turn.
+pub const IM_START: &str = "<|im_start|>";
+/// End of a chat turn; the EOS of chat models.
+pub const IM_END: &str = "<|im_end|>";
+/// Reasoning delimiters (ordinary added tokens).
+pub const THINK_TOKENS: [&str; 2] = ["<think>", "</think>"];
+
+/// Where the tokenizer's training text comes from, in order of preference.
+pub const DEFAULT_CORPUS: &[&str] = &["datasets", "environments", "README.md", "docs", "crates"];
+
+/// Options of [`init_checkpoint`].
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// Model shape.
+    pub preset: Preset,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Weight seed.
+    pub seed: u64,
+    /// Stored dtype.
+    pub dtype: DType,
+    /// Files or folders with training text for the tokenizer (`.jsonl`, `.json`, `.md`, `.txt`,
+    /// `.py`, `.rs`); folders are walked in sorted order.
+    pub corpus: Vec<PathBuf>,
+}
+
+/// What [`init_checkpoint`] wrote.
+#[derive(Debug, Clone)]
+pub struct InitReport {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Parameters.
+    pub num_parameters: i64,
+    /// Tokenizer vocabulary (with added tokens).
+    pub tokenizer_vocab: usize,
+    /// Files the tokenizer was trained on.
+    pub corpus_files: usize,
+    /// Bytes of training text.
+    pub corpus_bytes: usize,
+}
+
+const TEXT_EXTENSIONS: &[&str] = &["jsonl", "json", "md", "txt", "py", "rs", "toml", "yaml", "yml", "traj"];
+
+/// Files under `roots` with text extensions, sorted, skipping hidden folders and `target`.
+pub fn collect_corpus(roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for root in roots {
+        walk(root, &mut files)?;
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    if path.is_file() {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if TEXT_EXTENSIONS.contains(&ext) {
+            out.push(path.to_path_buf());
+        }
+        return Ok(());
+    }
+    if !path.is_dir() {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(ModelError::io(path))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in entries {
+        let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        walk(&e, out)?;
+    }
+    Ok(())
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Training texts of one file: string values of each JSON line / document, raw text otherwise.
+/// At most `budget` bytes are taken.
+fn file_texts(path: &Path, budget: usize) -> Result<Vec<String>> {
+    let raw = std::fs::read(path).map_err(ModelError::io(path))?;
+    let text = String::from_utf8_lossy(&raw[..raw.len().min(budget.saturating_mul(2))]).into_owned();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut out = Vec::new();
+    if ext == "jsonl" || ext == "json" || ext == "traj" {
+        let values: Vec<Value> = if ext == "jsonl" {
+            text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        } else {
+            serde_json::from_str(&text).into_iter().collect()
+        };
+        if values.is_empty() {
+            out.push(text);
+        }
+        for v in &values {
+            collect_strings(v, &mut out);
+        }
+    } else {
+        out.push(text);
+    }
+    let mut used = 0usize;
+    out.retain(|s| {
+        used += s.len();
+        used <= budget
+    });
+    Ok(out)
+}
+
+/// Trains the Qwen-style byte-level BPE tokenizer on `texts` with `vocab_size` entries (byte
+/// alphabet and special tokens included).
+pub fn train_bpe_tokenizer(texts: &[String], vocab_size: usize) -> Result<tokenizers::Tokenizer> {
+    let err = |e: tokenizers::Error| ModelError::Tokenizer { context: "train".into(), reason: e.to_string() };
+    let specials: Vec<AddedToken> =
+        [ENDOFTEXT, IM_START, IM_END].iter().map(|t| AddedToken::from(*t, true)).collect();
+    let trainer = BpeTrainerBuilder::new()
+        .vocab_size(vocab_size)
+        .min_frequency(2)
+        .show_progress(false)
+        .special_tokens(specials)
+        .initial_alphabet(ByteLevel::alphabet().into_iter().collect())
+        .build();
+    let mut trainer = TrainerWrapper::BpeTrainer(trainer);
+    let mut tok = tokenizers::Tokenizer::new(BPE::default());
+    let split = Split::new(SplitPattern::Regex(QWEN2_SPLIT_REGEX.into()), SplitDelimiterBehavior::Isolated, false)
+        .map_err(err)?;
+    tok.with_normalizer(Some(NFC)).map_err(err)?;
+    tok.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, false, false).into()])));
+    tok.with_post_processor(Some(ByteLevel::new(false, false, false)));
+    tok.with_decoder(Some(ByteLevel::new(false, false, false)));
+    tok.train(&mut trainer, texts.iter()).map_err(err)?;
+    tok.add_tokens(THINK_TOKENS.iter().map(|t| AddedToken::from(*t, false))).map_err(err)?;
+    Ok(tok)
+}
+
+/// Writes the tokenizer files (`tokenizer.json`, `tokenizer_config.json` with the Qwen2.5 chat
+/// template, `special_tokens_map.json`, `generation_config.json`) into `dir`.
+pub fn write_tokenizer_files(dir: &Path, tok: &tokenizers::Tokenizer, max_len: i64) -> Result<(u32, u32, u32)> {
+    let id = |t: &str| {
+        tok.token_to_id(t).ok_or_else(|| ModelError::Tokenizer { context: "special tokens".into(), reason: format!("{t} missing") })
+    };
+    let (eot, ims, ime) = (id(ENDOFTEXT)?, id(IM_START)?, id(IM_END)?);
+    let json = tok
+        .to_string(true)
+        .map_err(|e| ModelError::Tokenizer { context: "serialize".into(), reason: e.to_string() })?;
+    srl_core::io::write_atomic(dir.join("tokenizer.json"), json.as_bytes())?;
+    let mut added = serde_json::Map::new();
+    for (tok_str, special) in [(ENDOFTEXT, true), (IM_START, true), (IM_END, true), (THINK_TOKENS[0], false), (THINK_TOKENS[1], false)] {
+        added.insert(
+            id(tok_str)?.to_string(),
+            json!({"content": tok_str, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": special}),
+        );
+    }
+    let tok_cfg = json!({
+        "add_bos_token": false,
+        "add_prefix_space": false,
+        "added_tokens_decoder": added,
+        "additional_special_tokens": [IM_START, IM_END],
+        "bos_token": null,
+        "chat_template": QWEN25_CHAT_TEMPLATE,
+        "clean_up_tokenization_spaces": false,
+        "eos_token": IM_END,
+        "errors": "replace",
+        "model_max_length": max_len,
+        "pad_token": ENDOFTEXT,
+        "split_special_tokens": false,
+        "tokenizer_class": "Qwen2Tokenizer",
+        "unk_token": null,
+    });
+    srl_core::io::write_json_pretty(dir.join("tokenizer_config.json"), &tok_cfg)?;
+    let special_map = json!({
+        "additional_special_tokens": [IM_START, IM_END],
+        "eos_token": {"content": IM_END, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false},
+        "pad_token": {"content": ENDOFTEXT, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false},
+    });
+    srl_core::io::write_json_pretty(dir.join("special_tokens_map.json"), &special_map)?;
+    let gen_cfg = json!({"bos_token_id": eot, "eos_token_id": [ime, eot], "pad_token_id": eot});
+    srl_core::io::write_json_pretty(dir.join("generation_config.json"), &gen_cfg)?;
+    Ok((eot, ims, ime))
+}
+
+/// Trains the tokenizer, draws random weights for `opts.preset` and saves everything to
+/// `opts.out` in Hugging Face layout.
+pub fn init_checkpoint(opts: &InitOptions) -> Result<InitReport> {
+    let files = collect_corpus(&opts.corpus)?;
+    let mut texts = Vec::new();
+    let mut bytes = 0usize;
+    const BUDGET: usize = 8 << 20;
+    for f in &files {
+        if bytes >= BUDGET {
+            break;
+        }
+        for t in file_texts(f, BUDGET - bytes)? {
+            bytes += t.len();
+            texts.push(t);
+        }
+    }
+    if bytes < 1024 {
+        return Err(ModelError::Input(format!(
+            "tokenizer corpus too small ({bytes} bytes from {} files under {:?}); pass --corpus with text files",
+            files.len(),
+            opts.corpus
+        )));
+    }
+    tracing::info!(files = files.len(), bytes, "training byte-level BPE tokenizer");
+    let tok = train_bpe_tokenizer(&texts, opts.preset.tokenizer_vocab_size())?;
+    let vocab = tok.get_vocab_size(true);
+    let config = opts.preset.config(vocab);
+    std::fs::create_dir_all(&opts.out).map_err(ModelError::io(&opts.out))?;
+    let (eot, _ims, ime) = write_tokenizer_files(&opts.out, &tok, config.max_position_embeddings)?;
+    tracing::info!(preset = opts.preset.name(), params = config.num_parameters(), "drawing random weights");
+    let mut model = Qwen2Model::new_random(&config, Device::Cpu, opts.dtype, opts.seed)?;
+    model.set_raw_config(config.to_hf_json(opts.dtype, eot, ime));
+    model.save(&opts.out)?;
+    Ok(InitReport {
+        out: opts.out.clone(),
+        num_parameters: config.num_parameters(),
+        tokenizer_vocab: vocab,
+        corpus_files: files.len(),
+        corpus_bytes: bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::Tokenizer;
+
+    fn corpus() -> Vec<String> {
+        let base = "def add(a, b):\n    return a + b\n\nThe quick brown fox jumps over the lazy dog. 12345 + 678 = 13023.\n";
+        (0..200).map(|i| format!("{base} line {i} <think>step</think>")).collect()
+    }
+
+    #[test]
+    fn trained_tokenizer_round_trips_text_and_keeps_special_tokens_whole() {
+        let tok = train_bpe_tokenizer(&corpus(), 600).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_tokenizer_files(dir.path(), &tok, 1024).unwrap();
+        let t = Tokenizer::load(dir.path()).unwrap();
+        let ime = t.token_to_id(IM_END).unwrap();
+        let eot = t.token_to_id(ENDOFTEXT).unwrap();
+        assert_eq!(t.eos_token_ids(), &[ime, eot]);
+        assert_eq!(t.pad_token_id(), Some(eot));
+        let text = "<|im_start|>user\nWhat is 12 + 30? Ünïcödé ✓<|im_end|>\n<think>ok</think>";
+        let ids = t.encode(text, false).unwrap();
+        assert_eq!(t.decode(&ids, false).unwrap(), text);
+        assert_eq!(ids[0], t.token_to_id(IM_START).unwrap());
+        assert!(ids.contains(&ime));
+        assert!(ids.contains(&t.token_to_id("<think>").unwrap()));
+        // Digits are split one by one, as in Qwen2.
+        let digits = t.encode("2025", false).unwrap();
+        assert_eq!(digits.len(), 4);
+        assert_eq!(t.decode(&ids, true).unwrap(), "user\nWhat is 12 + 30? Ünïcödé ✓\n<think>ok</think>");
+    }
+
+    #[test]
+    fn collects_text_files_in_sorted_order_and_reads_jsonl_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), "{\"q\": \"hello\\nworld\", \"n\": 3}\n{\"q\": [\"x\"]}\n").unwrap();
+        std::fs::write(dir.path().join("a.md"), "# title").unwrap();
+        std::fs::write(dir.path().join("c.bin"), [0u8, 1]).unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join(".git/x.md"), "hidden").unwrap();
+        let files = collect_corpus(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap().to_string()).collect();
+        assert_eq!(names, vec!["a.md", "b.jsonl"]);
+        assert_eq!(file_texts(&files[1], 1000).unwrap(), vec!["hello\nworld".to_string(), "x".to_string()]);
+    }
+
+    #[test]
+    fn init_writes_a_loadable_tiny_checkpoint() {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("text.txt"), corpus().join("\n")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let opts = InitOptions {
+            preset: Preset::Tiny,
+            out: out.path().join("tiny"),
+            seed: 1,
+            dtype: DType::F32,
+            corpus: vec![src.path().to_path_buf()],
+        };
+        let report = init_checkpoint(&opts).unwrap();
+        assert!(report.num_parameters > 1_000_000);
+        for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+            assert!(opts.out.join(f).is_file(), "{f} missing");
+        }
+        let m = Qwen2Model::load(&opts.out, Device::Cpu, DType::F32).unwrap();
+        assert_eq!(m.config().num_parameters(), report.num_parameters);
+        assert!(m.config().vocab_size as usize >= report.tokenizer_vocab);
+        let tmpl = crate::ChatTemplate::load(&opts.out).unwrap();
+        let prompt = tmpl.render(&[srl_core::Message::new(srl_core::Role::User, "hi")], true).unwrap();
+        assert!(prompt.ends_with("<|im_start|>assistant\n"));
+        // Same seed, same weights.
+        let again = tempfile::tempdir().unwrap();
+        init_checkpoint(&InitOptions { out: again.path().to_path_buf(), ..opts.clone() }).unwrap();
+        for f in ["model.safetensors", "tokenizer.json"] {
+            let same = std::fs::read(opts.out.join(f)).unwrap() == std::fs::read(again.path().join(f)).unwrap();
+            assert!(same, "{f} differs between two runs with the same seed");
+        }
+    }
+}
