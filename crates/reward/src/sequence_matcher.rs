@@ -74,6 +74,15 @@ pub struct SequenceMatcher {
     popular: Vec<char>,
 }
 
+/// A region `a[alo..ahi]` × `b[blo..bhi]` of CPython's matching-block queue.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    alo: usize,
+    ahi: usize,
+    blo: usize,
+    bhi: usize,
+}
+
 /// Reusable scratch space for [`SequenceMatcher::find_longest_match`]: CPython's `j2len` dicts as
 /// two arrays of (row stamp, length) pairs. A row's entries are valid only if their stamp is
 /// that row's; the stamp grows monotonically, so nothing is ever cleared.
@@ -232,7 +241,7 @@ impl SequenceMatcher {
         let bhi = bhi.min(self.b.len());
         let slots = self.slots_of(a);
         let mut scratch = Scratch::new(self.b.len());
-        self.longest(a, &slots, &mut scratch, alo.min(ahi), ahi, blo.min(bhi), bhi)
+        self.longest(a, &slots, &mut scratch, Region { alo: alo.min(ahi), ahi, blo: blo.min(bhi), bhi })
     }
 
     fn slots_of(&self, a: &[char]) -> Vec<u32> {
@@ -248,34 +257,25 @@ impl SequenceMatcher {
         }
         let slots = self.slots_of(a);
         let mut scratch = Scratch::new(lb);
-        let mut queue = vec![(0, la, 0, lb)];
-        while let Some((alo, ahi, blo, bhi)) = queue.pop() {
-            let m = self.longest(a, &slots, &mut scratch, alo, ahi, blo, bhi);
+        let mut queue = vec![Region { alo: 0, ahi: la, blo: 0, bhi: lb }];
+        while let Some(r) = queue.pop() {
+            let m = self.longest(a, &slots, &mut scratch, r);
             if m.size > 0 {
                 blocks.push(m);
-                if alo < m.a && blo < m.b {
-                    queue.push((alo, m.a, blo, m.b));
+                if r.alo < m.a && r.blo < m.b {
+                    queue.push(Region { alo: r.alo, ahi: m.a, blo: r.blo, bhi: m.b });
                 }
-                if m.a + m.size < ahi && m.b + m.size < bhi {
-                    queue.push((m.a + m.size, ahi, m.b + m.size, bhi));
+                if m.a + m.size < r.ahi && m.b + m.size < r.bhi {
+                    queue.push(Region { alo: m.a + m.size, ahi: r.ahi, blo: m.b + m.size, bhi: r.bhi });
                 }
             }
         }
         blocks
     }
 
-    /// CPython's `find_longest_match` body.
-    #[allow(clippy::too_many_arguments)]
-    fn longest(
-        &self,
-        a: &[char],
-        slots: &[u32],
-        scratch: &mut Scratch,
-        alo: usize,
-        ahi: usize,
-        blo: usize,
-        bhi: usize,
-    ) -> Match {
+    /// CPython's `find_longest_match` body over the region `a[alo..ahi]` × `b[blo..bhi]`.
+    fn longest(&self, a: &[char], slots: &[u32], scratch: &mut Scratch, region: Region) -> Match {
+        let Region { alo, ahi, blo, bhi } = region;
         let b = &self.b;
         let (mut besti, mut bestj, mut bestsize) = (alo, blo, 0usize);
         if u64::from(scratch.row) + (ahi - alo) as u64 + 2 >= u64::from(u32::MAX) {
@@ -284,13 +284,12 @@ impl SequenceMatcher {
         // Skip one stamp so the previous call's last row is not taken for this call's
         // previous row (CPython starts each call with an empty `j2len`).
         scratch.row += 1;
-        for i in alo..ahi {
+        for (i, &slot) in slots.iter().enumerate().take(ahi).skip(alo) {
             // Row stamps start at 1 so the zero-initialised arrays never look valid.
             scratch.row += 1;
             let row = scratch.row;
             let cur = (row & 1) as usize;
             let prev = cur ^ 1;
-            let slot = slots[i];
             if slot == NO_SLOT {
                 continue;
             }

@@ -113,7 +113,8 @@ fn from_tokens(rng: &mut Rng, tokens: &[&str], lo: usize, hi: usize) -> String {
     let min_chars = rng.range(lo, hi);
     let mut s = String::new();
     while s.chars().count() < min_chars {
-        s.push_str(*rng.pick(tokens));
+        let token: &&str = rng.pick(tokens);
+        s.push_str(token);
     }
     s
 }
@@ -154,7 +155,7 @@ fn mutate(rng: &mut Rng, s: &str, alphabet: &[char]) -> String {
 
 /// (a, b, mode) with mode 0 = defaults, 1 = autojunk=False, 2 = isjunk=IS_CHARACTER_JUNK.
 fn generate(n: usize) -> Vec<(String, String, u8, &'static str)> {
-    let mut rng = Rng(0x5EED_2510_2599_2u64);
+    let mut rng = Rng(0x0005_EED2_5102_5992_u64);
     let ascii: Vec<char> = ('a'..='z').chain(' '..='~').collect();
     let tiny = ['a', 'b'];
     let small = ['a', 'b', 'c', ' ', '\n'];
