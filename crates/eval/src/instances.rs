@@ -31,6 +31,15 @@ pub struct InstanceFilter {
 }
 
 impl InstanceFilter {
+    /// Builds a filter; `pattern` is a regex on the id (an invalid one is a config error).
+    pub fn new(ids: Vec<String>, pattern: Option<&str>, limit: Option<usize>) -> Result<Self> {
+        let regex = pattern
+            .map(Regex::new)
+            .transpose()
+            .map_err(|e| EvalError::Config { field: "filter", message: e.to_string() })?;
+        Ok(InstanceFilter { ids, regex, limit })
+    }
+
     /// Applies the filter in order.
     pub fn apply(&self, instances: Vec<TaskInstance>) -> Vec<TaskInstance> {
         let kept = instances

@@ -1,10 +1,239 @@
-//! `srl-swe eval`.
+//! `srl-swe eval`: Agentless-mini evaluation on SWE tasks (`--mode oracle` / `--mode e2e`,
+//! `srl-eval`) or math accuracy (`--mode math`, `eval_math.rs`).
+//!
+//! `srl-swe eval --model gold` validates environments (every shipped task must resolve) and
+//! `--model empty` must resolve none. Outputs go to `--out` (`predictions.jsonl`,
+//! `results.jsonl`, `report.json`); a re-run with the same `--out` skips finished instances.
+use anyhow::Context;
+use srl_eval::instances::InstanceFilter;
+use srl_eval::outputs::{InstanceResult, OutputDir};
+use srl_eval::pipeline::{evaluate, run_info, DockerEnvs, EvalConfig, Mode, Reporter};
+use srl_eval::{EmptyBackend, GoldBackend, ModelBackend, OpenAiBackend, OpenAiConfig, ReplayBackend};
+use srl_sandbox::grading::GradingRule;
+use srl_sandbox::SandboxConfig;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// What to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EvalMode {
+    /// Repair with the files the gold fix touches (SWE tasks).
+    Oracle,
+    /// Localize files, then repair (SWE tasks).
+    E2e,
+    /// Math accuracy (greedy and Avg@k).
+    Math,
+}
+
+/// Which model answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ModelKind {
+    /// The gold fix (validates environments: 100% must resolve).
+    Gold,
+    /// No answer at all (0% must resolve).
+    Empty,
+    /// Grade a predictions JSONL made elsewhere (`--predictions`).
+    Replay,
+    /// An OpenAI-compatible chat-completions server (vLLM, SGLang): `--base-url`, `--model-name`.
+    Openai,
+    /// The local tch model (`--checkpoint`).
+    Local,
+}
+
+/// Grading convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Grading {
+    /// SWE-bench: a test missing from the log fails.
+    SweBench,
+    /// SWE-smith: only explicit FAILED/ERROR fail.
+    SweSmith,
+}
 
 /// Options of `srl-swe eval`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Oracle files, end-to-end, or math.
+    #[arg(long, value_enum, default_value = "oracle")]
+    pub(crate) mode: EvalMode,
+    /// Model backend.
+    #[arg(long, value_enum, default_value = "gold")]
+    pub(crate) model: ModelKind,
+    /// Output folder (default `out/eval-<mode>-<model>`).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Instances file (JSONL of SWE-smith / SWE-bench / srl-swe task instances) or a folder of
+    /// environments; default: the shipped environments.
+    #[arg(long)]
+    pub(crate) instances: Option<PathBuf>,
+    /// The shipped environments folder.
+    #[arg(long, env = "SRL_SWE_ENVIRONMENTS", default_value = "environments")]
+    pub(crate) environments: PathBuf,
+    /// Only these instance ids (comma-separated or repeated).
+    #[arg(long = "instance-id", value_delimiter = ',')]
+    pub(crate) instance_ids: Vec<String>,
+    /// Only instance ids matching this regex.
+    #[arg(long)]
+    pub(crate) filter: Option<String>,
+    /// At most this many instances.
+    #[arg(long)]
+    pub(crate) limit: Option<usize>,
+    /// Malformed instance records are errors instead of skipped.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// Containers (instances) in parallel.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) workers: usize,
+    /// Repair samples per instance; more than one draws with temperature and votes.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) samples: usize,
+    /// Sampling temperature (default 0 for one sample, 1.0 for several).
+    #[arg(long)]
+    pub(crate) temperature: Option<f64>,
+    /// Maximum new tokens per model call.
+    #[arg(long, default_value_t = 4096)]
+    pub(crate) max_tokens: u32,
+    /// Context cap of the repair prompt, tokens (estimated).
+    #[arg(long, default_value_t = srl_eval::prompts::DEFAULT_MAX_INPUT_TOKENS)]
+    pub(crate) max_input_tokens: usize,
+    /// Parse only the `<solution>…</solution>` part of answers (thinking models).
+    #[arg(long)]
+    pub(crate) thinking: bool,
+    /// Timeout of one instance's test run, seconds.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) test_timeout: u64,
+    /// Grading convention.
+    #[arg(long, value_enum, default_value = "swe-bench")]
+    pub(crate) grading: Grading,
+    /// Do not build missing environment images before a run on the shipped environments.
+    #[arg(long)]
+    pub(crate) no_build: bool,
+    /// Predictions JSONL for `--model replay`.
+    #[arg(long)]
+    pub(crate) predictions: Option<PathBuf>,
+    /// Base URL of the OpenAI-compatible server, e.g. `http://127.0.0.1:8000/v1`.
+    #[arg(long, env = "SRL_SWE_BASE_URL")]
+    pub(crate) base_url: Option<String>,
+    /// Model name sent to the server (and written to predictions).
+    #[arg(long)]
+    pub(crate) model_name: Option<String>,
+    /// Environment variable holding the API key.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub(crate) api_key_env: String,
+    /// Concurrent requests to the server.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) concurrency: usize,
+    /// Retries per request (exponential backoff).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) retries: u32,
+    /// Per-request timeout, seconds.
+    #[arg(long, default_value_t = 600)]
+    pub(crate) request_timeout: u64,
+    /// Checkpoint folder for `--model local`.
+    #[arg(long)]
+    pub(crate) checkpoint: Option<PathBuf>,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`srl-swe eval` is not available in this build yet")
+struct BarReporter(indicatif::ProgressBar);
+
+impl Reporter for BarReporter {
+    fn started(&self, total: usize) {
+        self.0.set_length(total as u64);
+    }
+    fn instance_done(&self, result: &InstanceResult) {
+        self.0.inc(1);
+        self.0.set_message(format!("eval {}", result.instance_id));
+    }
+}
+
+fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<Arc<dyn ModelBackend>> {
+    Ok(match args.model {
+        ModelKind::Gold => Arc::new(GoldBackend::new(instances)?),
+        ModelKind::Empty => Arc::new(EmptyBackend),
+        ModelKind::Replay => {
+            let p = args.predictions.as_ref().context("--model replay needs --predictions <file.jsonl>")?;
+            Arc::new(ReplayBackend::from_jsonl(p)?)
+        }
+        ModelKind::Openai => {
+            let base_url = args.base_url.clone().context("--model openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")?;
+            let model = args.model_name.clone().context("--model openai needs --model-name")?;
+            Arc::new(OpenAiBackend::new(OpenAiConfig {
+                base_url,
+                model,
+                api_key_env: args.api_key_env.clone(),
+                concurrency: args.concurrency,
+                retries: args.retries,
+                backoff_ms: 1000,
+                timeout_s: args.request_timeout,
+            })?)
+        }
+        ModelKind::Local => anyhow::bail!(
+            "--model local (the tch policy) is not wired into eval in this build yet; serve the checkpoint with an OpenAI-compatible server (vLLM, SGLang) and use --model openai"
+        ),
+    })
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mode = match args.mode {
+        EvalMode::Math => return crate::commands::eval_math::run(&args),
+        EvalMode::Oracle => Mode::Oracle,
+        EvalMode::E2e => Mode::E2e,
+    };
+    if args.samples == 0 {
+        anyhow::bail!("--samples must be at least 1");
+    }
+    let loaded = srl_eval::instances::load(args.instances.as_deref(), &args.environments, args.strict)?;
+    let skipped = loaded.skipped.len();
+    if skipped > 0 {
+        eprintln!("[eval] skipped {skipped} malformed instance record(s) (use --strict to fail)");
+    }
+    let filter = InstanceFilter::new(args.instance_ids.clone(), args.filter.as_deref(), args.limit)?;
+    let instances = filter.apply(loaded.instances);
+    if instances.is_empty() {
+        anyhow::bail!("no instances left after the filters");
+    }
+    let backend = backend(&args, &instances)?;
+    let model_label = match args.model {
+        ModelKind::Openai | ModelKind::Replay => "model".to_string(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let out_dir =
+        args.out.clone().unwrap_or_else(|| PathBuf::from(format!("out/eval-{}-{model_label}", mode.as_str())));
+    let config = EvalConfig {
+        mode,
+        samples: args.samples,
+        temperature: args.temperature.unwrap_or(if args.samples > 1 { 1.0 } else { 0.0 }),
+        max_tokens: args.max_tokens,
+        max_input_tokens: args.max_input_tokens,
+        thinking: args.thinking,
+        test_timeout_s: args.test_timeout,
+        workers: args.workers.max(1),
+        grading: match args.grading {
+            Grading::SweBench => GradingRule::SweBench,
+            Grading::SweSmith => GradingRule::SweSmith,
+        },
+    };
+    let mut out = OutputDir::open(&out_dir)?;
+    let rt = crate::commands::sandbox::runtime()?;
+    let report = rt.block_on(async {
+        srl_sandbox::docker::install_ctrl_c_cleanup();
+        if args.instances.is_none() && !args.no_build {
+            let docker = srl_sandbox::docker::connect().await?;
+            let progress = crate::commands::sandbox::BarProgress::new();
+            let options = srl_sandbox::environments::BuildOptions::default();
+            srl_sandbox::environments::ensure_environment_images(&docker, &args.environments, &options, &progress)
+                .await
+                .context("building the environment images (bash scripts/setup.sh builds the base image)")?;
+        }
+        let bar = crate::progress::bar(0, "eval");
+        let reporter = BarReporter(bar.clone());
+        let envs = Arc::new(DockerEnvs { config: SandboxConfig::default() });
+        let summary = evaluate(instances, backend.clone(), envs, &config, &mut out, &reporter).await?;
+        bar.finish_and_clear();
+        let report = out.write_report(run_info(&config, backend.name(), &summary, skipped))?;
+        anyhow::Ok(report)
+    })?;
+    eprintln!("[eval] wrote {}/predictions.jsonl, results.jsonl, report.json", out_dir.display());
+    print!("{}", report.summary_table());
+    Ok(ExitCode::SUCCESS)
 }

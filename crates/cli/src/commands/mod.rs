@@ -1,5 +1,6 @@
 //! One file per subcommand: its clap `Args` and `run`.
 pub(crate) mod eval;
+pub(crate) mod eval_math;
 pub(crate) mod model;
 pub(crate) mod prepare;
 pub(crate) mod replay;
