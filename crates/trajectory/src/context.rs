@@ -150,7 +150,7 @@ pub fn swe_instances(
     let num_steps = u32::try_from(replay.steps.len()).unwrap_or(u32::MAX);
     let mut out = TrajectoryInstances::default();
     for (k, step) in replay.steps.iter().enumerate() {
-        if !opts.targets.is_empty() && !opts.targets.iter().any(|t| *t == step.action.tool) {
+        if !opts.targets.is_empty() && !opts.targets.contains(&step.action.tool) {
             continue;
         }
         let mut start = match opts.history {

@@ -51,7 +51,7 @@ pub enum InstanceSink {
     /// JSONL.
     Jsonl(AtomicFile),
     /// Parquet, buffered into row groups.
-    Parquet(ParquetSink),
+    Parquet(Box<ParquetSink>),
 }
 
 impl InstanceSink {
@@ -59,7 +59,7 @@ impl InstanceSink {
     pub fn create(path: &Path, format: OutputFormat) -> Result<Self> {
         Ok(match format {
             OutputFormat::Jsonl => Self::Jsonl(AtomicFile::create(path)?),
-            OutputFormat::Parquet => Self::Parquet(ParquetSink::create(path)?),
+            OutputFormat::Parquet => Self::Parquet(Box::new(ParquetSink::create(path)?)),
         })
     }
 
