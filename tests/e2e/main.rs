@@ -1,10 +1,8 @@
 //! End-to-end tests of the `srl-swe` binary, one module per subcommand.
 
 mod common;
-mod eval;
 mod model;
 mod prepare;
-mod reward;
 
 #[test]
 fn binary_runs_without_ld_library_path() {
