@@ -1,6 +1,7 @@
 //! End-to-end tests of the `srl-swe` binary, one module per subcommand.
 
 mod common;
+mod eval;
 mod model;
 mod prepare;
 
