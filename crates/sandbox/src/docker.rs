@@ -32,12 +32,10 @@ pub const RUN_LABEL: &str = "srl-swe.run";
 
 /// Connects through `DOCKER_HOST` or the local socket and negotiates the API version.
 pub async fn connect() -> Result<Docker> {
-    let docker = Docker::connect_with_local_defaults()
-        .map_err(|e| SandboxError::DockerUnavailable { detail: e.to_string() })?;
-    let docker = docker
-        .negotiate_version()
-        .await
-        .map_err(|e| SandboxError::DockerUnavailable { detail: e.to_string() })?;
+    let docker =
+        Docker::connect_with_local_defaults().map_err(|e| SandboxError::DockerUnavailable { detail: e.to_string() })?;
+    let docker =
+        docker.negotiate_version().await.map_err(|e| SandboxError::DockerUnavailable { detail: e.to_string() })?;
     docker.ping().await.map_err(|e| SandboxError::DockerUnavailable { detail: e.to_string() })?;
     Ok(docker)
 }
@@ -117,7 +115,8 @@ pub async fn gc(docker: &Docker, run_id: Option<&str>) -> Result<Vec<String>> {
     let mut filters = HashMap::new();
     filters.insert("label", vec![label.as_str()]);
     let opts = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let list = docker.list_containers(Some(opts)).await.map_err(|e| SandboxError::docker("list_containers", None, e))?;
+    let list =
+        docker.list_containers(Some(opts)).await.map_err(|e| SandboxError::docker("list_containers", None, e))?;
     let mut removed = Vec::new();
     for c in list {
         if let Some(id) = c.id {
@@ -166,7 +165,12 @@ impl DockerSandbox {
             working_dir: Some(config.workdir.clone()),
             labels: Some(labels),
             network_disabled: Some(true),
-            env: Some(vec!["GIT_PAGER=cat".into(), "PAGER=cat".into(), "LANG=C.UTF-8".into(), "PYTHONDONTWRITEBYTECODE=1".into()]),
+            env: Some(vec![
+                "GIT_PAGER=cat".into(),
+                "PAGER=cat".into(),
+                "LANG=C.UTF-8".into(),
+                "PYTHONDONTWRITEBYTECODE=1".into(),
+            ]),
             host_config: Some(HostConfig {
                 memory: Some(config.memory_bytes),
                 memory_swap: Some(config.memory_bytes),
@@ -191,7 +195,9 @@ impl DockerSandbox {
             config: config.clone(),
             removed: AtomicBool::new(false),
         };
-        if let Err(e) = docker.start_container(&sandbox.id, None::<bollard::query_parameters::StartContainerOptions>).await {
+        if let Err(e) =
+            docker.start_container(&sandbox.id, None::<bollard::query_parameters::StartContainerOptions>).await
+        {
             let err = SandboxError::docker("start_container", Some(&sandbox.id), e);
             sandbox.remove().await?;
             return Err(err);
@@ -245,11 +251,17 @@ impl DockerSandbox {
             attach_stderr: Some(true),
             ..Default::default()
         };
-        let created =
-            self.docker.create_exec(&self.id, opts).await.map_err(|e| SandboxError::docker("create_exec", Some(&self.id), e))?;
+        let created = self
+            .docker
+            .create_exec(&self.id, opts)
+            .await
+            .map_err(|e| SandboxError::docker("create_exec", Some(&self.id), e))?;
         let started = self
             .docker
-            .start_exec(&created.id, Some(StartExecOptions { detach: false, tty: false, output_capacity: Some(64 * 1024) }))
+            .start_exec(
+                &created.id,
+                Some(StartExecOptions { detach: false, tty: false, output_capacity: Some(64 * 1024) }),
+            )
             .await
             .map_err(|e| SandboxError::docker("start_exec", Some(&self.id), e))?;
         Ok(StartedExec { exec_id: created.id, results: started })
@@ -262,7 +274,9 @@ impl DockerSandbox {
         match self.raw_exec(vec!["bash".into(), "-c".into(), script], Vec::new(), None).await {
             Ok(started) => {
                 if let StartExecResults::Attached { mut output, .. } = started.results {
-                    let _ = tokio::time::timeout(Duration::from_secs(10), async { while output.next().await.is_some() {} }).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(10), async { while output.next().await.is_some() {} })
+                            .await;
                 }
             }
             Err(e) => tracing::warn!(container = %self.id, error = %e, "could not kill a timed-out command"),
@@ -312,7 +326,9 @@ impl Sandbox for DockerSandbox {
                     Ok(Some(Err(e))) => return Err(SandboxError::docker("exec stream", Some(&self.id), e)),
                     Ok(Some(Ok(chunk))) => match chunk {
                         LogOutput::StdErr { message } => collector.push(true, &message),
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => collector.push(false, &message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            collector.push(false, &message)
+                        }
                         LogOutput::StdIn { .. } => {}
                     },
                 }

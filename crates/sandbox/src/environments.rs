@@ -118,9 +118,8 @@ pub fn load_all_instances(root: &Path) -> Result<Vec<TaskInstance>> {
 
 /// Finds one instance by id under `root`.
 pub fn find_instance(root: &Path, instance_id: &str) -> Result<TaskInstance> {
-    load_all_instances(root)?.into_iter().find(|i| i.instance_id == instance_id).ok_or_else(|| SandboxError::UnknownInstance {
-        instance_id: instance_id.to_string(),
-        searched: root.display().to_string(),
+    load_all_instances(root)?.into_iter().find(|i| i.instance_id == instance_id).ok_or_else(|| {
+        SandboxError::UnknownInstance { instance_id: instance_id.to_string(), searched: root.display().to_string() }
     })
 }
 
@@ -156,7 +155,7 @@ fn repo_files(env: &Environment) -> Result<Vec<(String, Vec<u8>)>> {
 /// The Dockerfile of an environment image (without the hash label).
 pub fn dockerfile(env: &Environment, base_image: &str) -> String {
     let mut run = String::from(
-        "RUN git init -q -b main . \\\n && git add -A \\\n && git commit -q -m 'Initial commit' \\\n",
+        "RUN ln -sf /usr/bin/python3 /usr/local/bin/python \\\n && git init -q -b main . \\\n && git add -A \\\n && git commit -q -m 'Initial commit' \\\n",
     );
     for inst in &env.instances {
         let id = &inst.instance_id;
@@ -268,8 +267,10 @@ pub async fn ensure_environment_images(
     if !crate::docker::image_exists(docker, &options.base_image).await? {
         return Err(SandboxError::ImageMissing { image: options.base_image.clone(), instance: None });
     }
-    let envs: Vec<Environment> =
-        load_environments(root)?.into_iter().filter(|e| options.only.is_empty() || options.only.contains(&e.name)).collect();
+    let envs: Vec<Environment> = load_environments(root)?
+        .into_iter()
+        .filter(|e| options.only.is_empty() || options.only.contains(&e.name))
+        .collect();
     progress.start(envs.len() as u64, "environment images");
     let mut outcomes = Vec::new();
     for env in &envs {
@@ -310,16 +311,25 @@ async fn build_image(docker: &Docker, env: &Environment, base_image: &str, hash:
                 }
                 if let Some(detail) = info.error_detail {
                     let msg = detail.message.unwrap_or_default();
-                    return Err(SandboxError::ImageBuild { image: env.image.clone(), message: format!("{msg}\n{}", tail(&log)) });
+                    return Err(SandboxError::ImageBuild {
+                        image: env.image.clone(),
+                        message: format!("{msg}\n{}", tail(&log)),
+                    });
                 }
             }
             Err(e) => {
-                return Err(SandboxError::ImageBuild { image: env.image.clone(), message: format!("{e}\n{}", tail(&log)) })
+                return Err(SandboxError::ImageBuild {
+                    image: env.image.clone(),
+                    message: format!("{e}\n{}", tail(&log)),
+                })
             }
         }
     }
     if image_hash(docker, &env.image).await?.as_deref() != Some(hash) {
-        return Err(SandboxError::ImageBuild { image: env.image.clone(), message: format!("image missing after build\n{}", tail(&log)) });
+        return Err(SandboxError::ImageBuild {
+            image: env.image.clone(),
+            message: format!("image missing after build\n{}", tail(&log)),
+        });
     }
     Ok(())
 }
@@ -359,8 +369,11 @@ mod tests {
         assert_eq!(hash, environment_hash(env, "base:x").unwrap());
         assert_ne!(hash, environment_hash(env, "base:y").unwrap());
         let tar = build_context(env, "base:x", &hash).unwrap();
-        let names: Vec<String> =
-            tar::Archive::new(tar.as_slice()).entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = tar::Archive::new(tar.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names[0], "Dockerfile");
         assert!(names.iter().any(|n| n.starts_with("repo/tests/")), "{names:?}");
         assert_eq!(names.iter().filter(|n| n.starts_with("bugs/")).count(), env.instances.len());

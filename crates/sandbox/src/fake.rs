@@ -110,7 +110,8 @@ impl Sandbox for FakeSandbox {
         if timed_out {
             if let Some(pid) = pid {
                 // Kill the whole process group the command leads.
-                let _ = tokio::process::Command::new("kill").arg("-KILL").arg("--").arg(format!("-{pid}")).status().await;
+                let _ =
+                    tokio::process::Command::new("kill").arg("-KILL").arg("--").arg(format!("-{pid}")).status().await;
             }
         }
         let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
@@ -139,7 +140,9 @@ impl Sandbox for FakeSandbox {
         }
         match std::fs::read(&host) {
             Ok(b) => Ok(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SandboxError::NotFound { path: path.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(SandboxError::NotFound { path: path.to_string() })
+            }
             Err(source) => Err(SandboxError::Io { path: host, source }),
         }
     }

@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Default test command (SWE-smith's default, run through `python3 -m`, cache off).
-pub const DEFAULT_TEST_CMD: &str = "python3 -m pytest --disable-warnings --color=no --tb=no --verbose -p no:cacheprovider";
+pub const DEFAULT_TEST_CMD: &str =
+    "python3 -m pytest --disable-warnings --color=no --tb=no --verbose -p no:cacheprovider";
 /// Marker printed before the test output.
 pub const START_MARKER: &str = ">>>>> Start Test Output";
 /// Marker printed after the test output.
@@ -246,7 +247,8 @@ pub async fn apply_patch<S: Sandbox>(sandbox: &S, patch: &str, reverse: bool) ->
             (true, false) => format!("{cmd} --reverse {path}"),
             (false, _) => format!("{cmd} {path}"),
         };
-        let out = sandbox.exec(&ExecRequest::new(full.clone()).workdir("/testbed").timeout(Duration::from_secs(60))).await?;
+        let out =
+            sandbox.exec(&ExecRequest::new(full.clone()).workdir("/testbed").timeout(Duration::from_secs(60))).await?;
         log.push_str(&format!("$ {full}\n{}\n", out.output));
         if out.success() {
             return Ok(ApplyOutcome { applied: true, method: Some(full), log });
@@ -298,7 +300,8 @@ ERROR tests/test_b.py::test_err - RuntimeError: boom\n\
     #[test]
     fn swe_bench_rule_counts_missing_as_failure() {
         let s = parse_pytest_log(LOG);
-        let inst = instance(&["tests/test_a.py::test_one", "tests/test_b.py::test_x"], &["tests/test_a.py::test_param[1-2]"]);
+        let inst =
+            instance(&["tests/test_a.py::test_one", "tests/test_b.py::test_x"], &["tests/test_a.py::test_param[1-2]"]);
         let r = grade(&inst, &s, GradingRule::SweBench);
         assert!(r.resolved);
         let inst = instance(&["tests/test_a.py::test_one", "tests/test_a.py::gone"], &[]);

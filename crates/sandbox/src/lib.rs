@@ -6,6 +6,9 @@
 //! - [`grading`]: running a task's tests, parsing pytest logs, SWE-bench / SWE-smith grading,
 //!   applying patches with the SWE-bench fallbacks.
 //! - [`task`]: a task's environment (image + branch) and the base of its diff.
+//! - [`tools`]: SWE-agent's `bash`, `str_replace_editor` and `submit` on top of a sandbox.
+//! - [`replay`]: re-executing expert trajectories and grading their final state.
+//! - [`expert`]: recording the expert trajectory specs of the shipped environments.
 //! - [`environments`]: the shipped task environments and their images (built with bollard).
 //!
 //! Sibling crates: `srl-core` (records, actions), `srl-eval` (uses this crate to grade).
@@ -22,20 +25,24 @@
 
 pub mod config;
 pub mod docker;
-mod error;
 pub mod environments;
+mod error;
+pub mod expert;
 mod fake;
 pub mod grading;
 mod paths;
 pub mod progress;
+pub mod replay;
 mod sandbox;
 pub mod task;
+pub mod tools;
 
 pub use config::{default_run_id, SandboxConfig};
 pub use docker::DockerSandbox;
 pub use error::{Result, SandboxError};
 pub use fake::FakeSandbox;
-pub use progress::{NoProgress, Progress};
 pub use paths::{pack_tar, shell_quote};
+pub use progress::{NoProgress, Progress};
 pub use sandbox::{truncation_marker, ExecOutput, ExecRequest, Sandbox};
 pub use task::{prepare_task, start_task, TaskEnv};
+pub use tools::{SweTools, ToolOutput};

@@ -76,7 +76,11 @@ mod tests {
 
     #[test]
     fn quoting_survives_single_quotes() {
-        let out = std::process::Command::new("bash").arg("-c").arg(format!("printf %s {}", shell_quote("it's $HOME"))).output().unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("printf %s {}", shell_quote("it's $HOME")))
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $HOME");
     }
 

@@ -113,7 +113,15 @@ pub(crate) struct OutputCollector {
 
 impl OutputCollector {
     pub(crate) fn new(cap: usize) -> Self {
-        Self { cap, combined: Vec::new(), stdout: Vec::new(), stderr: Vec::new(), dropped: 0, dropped_out: 0, dropped_err: 0 }
+        Self {
+            cap,
+            combined: Vec::new(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            dropped: 0,
+            dropped_out: 0,
+            dropped_err: 0,
+        }
     }
 
     fn push_capped(buf: &mut Vec<u8>, cap: usize, bytes: &[u8]) -> u64 {

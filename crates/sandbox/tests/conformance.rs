@@ -41,7 +41,12 @@ macro_rules! conformance {
             async fn workdir_and_env_apply() {
                 let sb = $make().await;
                 sb.write_file("/testbed/sub/f.txt", b"x").await.unwrap();
-                let out = sb.exec(&ExecRequest::new("ls; echo \"$GREETING\"").workdir("/testbed/sub").env("GREETING", "hi there")).await.unwrap();
+                let out = sb
+                    .exec(
+                        &ExecRequest::new("ls; echo \"$GREETING\"").workdir("/testbed/sub").env("GREETING", "hi there"),
+                    )
+                    .await
+                    .unwrap();
                 assert_eq!(out.stdout, "f.txt\nhi there\n");
                 sb.remove().await.unwrap();
             }
@@ -50,7 +55,10 @@ macro_rules! conformance {
             async fn sleep_forever_is_killed_within_timeout_plus_one_second() {
                 let sb = $make().await;
                 let t0 = Instant::now();
-                let out = sb.exec(&ExecRequest::new("sleep 1000 & sleep 1000; echo never").timeout(Duration::from_secs(2))).await.unwrap();
+                let out = sb
+                    .exec(&ExecRequest::new("sleep 1000 & sleep 1000; echo never").timeout(Duration::from_secs(2)))
+                    .await
+                    .unwrap();
                 let took = t0.elapsed();
                 assert!(out.timed_out, "{out:?}");
                 assert_eq!(out.exit_code, 137);
