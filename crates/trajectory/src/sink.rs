@@ -11,6 +11,7 @@ use parquet::arrow::ArrowWriter;
 use serde::{Deserialize, Serialize};
 use srl_core::io::AtomicFile;
 use srl_core::StepInstance;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -48,8 +49,8 @@ impl std::str::FromStr for OutputFormat {
 
 /// An instance file being written.
 pub enum InstanceSink {
-    /// JSONL.
-    Jsonl(AtomicFile),
+    /// JSONL, and its final path.
+    Jsonl(AtomicFile, PathBuf),
     /// Parquet, buffered into row groups.
     Parquet(Box<ParquetSink>),
 }
@@ -58,7 +59,7 @@ impl InstanceSink {
     /// Starts writing `path` in `format`.
     pub fn create(path: &Path, format: OutputFormat) -> Result<Self> {
         Ok(match format {
-            OutputFormat::Jsonl => Self::Jsonl(AtomicFile::create(path)?),
+            OutputFormat::Jsonl => Self::Jsonl(AtomicFile::create(path)?, path.to_path_buf()),
             OutputFormat::Parquet => Self::Parquet(Box::new(ParquetSink::create(path)?)),
         })
     }
@@ -66,15 +67,26 @@ impl InstanceSink {
     /// Appends one instance.
     pub fn write(&mut self, inst: &StepInstance) -> Result<()> {
         match self {
-            Self::Jsonl(f) => Ok(f.write_json_line(inst)?),
+            Self::Jsonl(f, _) => Ok(f.write_json_line(inst)?),
             Self::Parquet(p) => p.write(inst.clone()),
+        }
+    }
+
+    /// Appends one instance already serialized as a JSONL line (with its newline); parquet
+    /// sinks decode it back.
+    pub fn write_line(&mut self, line: &[u8]) -> Result<()> {
+        match self {
+            Self::Jsonl(f, path) => {
+                f.write_all(line).map_err(|source| TrajectoryError::Io { path: path.clone(), source })
+            }
+            Self::Parquet(p) => p.write(serde_json::from_slice(line)?),
         }
     }
 
     /// Finishes the file and moves it into place.
     pub fn commit(self) -> Result<()> {
         match self {
-            Self::Jsonl(f) => Ok(f.commit()?),
+            Self::Jsonl(f, _) => Ok(f.commit()?),
             Self::Parquet(p) => p.commit(),
         }
     }

@@ -103,6 +103,44 @@ impl SwePrepareConfig {
 /// Columns a SWE-smith row is read from.
 pub const SWE_COLUMNS: [&str; 6] = ["messages", "instance_id", "resolved", "model", "traj_id", "patch"];
 
+/// An instance ready to write: its JSONL line is serialized on the worker threads.
+struct Ready {
+    tool: String,
+    chars: usize,
+    tokens: Option<usize>,
+    payload: Payload,
+}
+
+enum Payload {
+    /// A serialized JSONL line (with its newline).
+    Line(Vec<u8>),
+    /// The record, for parquet output.
+    Record(Box<srl_core::StepInstance>),
+}
+
+impl Ready {
+    fn new(b: BuiltInstance, format: OutputFormat) -> std::result::Result<Self, Issue> {
+        let tool = b.instance.target_tool.clone().unwrap_or_default();
+        let payload = match format {
+            OutputFormat::Jsonl => {
+                let mut line = serde_json::to_vec(&b.instance)
+                    .map_err(|e| Issue::new(IssueKind::InvalidAction, "instance", e.to_string()))?;
+                line.push(b'\n');
+                Payload::Line(line)
+            }
+            OutputFormat::Parquet => Payload::Record(Box::new(b.instance)),
+        };
+        Ok(Self { tool, chars: b.context_chars, tokens: b.context_tokens, payload })
+    }
+
+    fn write(&self, sink: &mut InstanceSink) -> Result<()> {
+        match &self.payload {
+            Payload::Line(line) => sink.write_line(line),
+            Payload::Record(inst) => sink.write(inst),
+        }
+    }
+}
+
 /// What one record became.
 enum Outcome {
     /// Bad input.
@@ -110,7 +148,7 @@ enum Outcome {
     /// Left out by a filter (`unresolved`, `other_model`, `other_split`).
     Filtered(&'static str),
     /// Replayed.
-    Kept { traj_id: String, built: crate::context::TrajectoryInstances, keys: Vec<[u8; 16]> },
+    Kept { traj_id: String, ready: Vec<Ready>, too_long: usize, keys: Vec<[u8; 16]> },
 }
 
 fn instance_key(inst: &srl_core::StepInstance) -> [u8; 16] {
@@ -193,7 +231,12 @@ impl Worker<'_> {
         let origin = Origin { source: &file.display, row, trajectory_id: &traj_id };
         let built = swe_instances(&replay, origin, &self.system, &self.cfg.context, self.counter);
         let keys = built.instances.iter().map(|b| instance_key(&b.instance)).collect();
-        Ok(Outcome::Kept { traj_id, built, keys })
+        let ready = built
+            .instances
+            .into_iter()
+            .map(|b| Ready::new(b, self.cfg.format))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Outcome::Kept { traj_id, ready, too_long: built.too_long, keys })
     }
 }
 
@@ -230,7 +273,7 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
     };
     let mut seen_instances: HashSet<[u8; 16]> = HashSet::new();
     let mut seen_traj: HashSet<String> = HashSet::new();
-    let mut holdout: Holdout<Vec<BuiltInstance>> = Holdout::new(cfg.val_trajectories, cfg.seed);
+    let mut holdout: Holdout<Vec<Ready>> = Holdout::new(cfg.val_trajectories, cfg.seed);
     let mut chars: Vec<u64> = Vec::new();
     let mut tokens: Vec<u64> = Vec::new();
     let strict = cfg.strict;
@@ -251,17 +294,17 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
                     stats.records.skip(issue.kind.label());
                 }
                 Outcome::Filtered(reason) => stats.records.skip(reason),
-                Outcome::Kept { traj_id, built, keys } => {
+                Outcome::Kept { traj_id, ready, too_long, keys } => {
                     if !seen_traj.insert(traj_id.clone()) {
                         stats.records.skip("duplicate_trajectory");
                         return Ok(());
                     }
-                    stats.instances.context_too_long += built.too_long as u64;
-                    let before = built.instances.len();
+                    stats.instances.context_too_long += too_long as u64;
+                    let before = ready.len();
                     let mut kept = Vec::with_capacity(before);
-                    for (b, k) in built.instances.into_iter().zip(keys) {
+                    for (r, k) in ready.into_iter().zip(keys) {
                         if seen_instances.insert(k) {
-                            kept.push(b);
+                            kept.push(r);
                         } else {
                             stats.instances.duplicates_removed += 1;
                         }
@@ -271,17 +314,16 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
                         return Ok(());
                     }
                     stats.records.kept += 1;
-                    for b in &kept {
-                        chars.push(b.context_chars as u64);
-                        if let Some(t) = b.context_tokens {
+                    for r in &kept {
+                        chars.push(r.chars as u64);
+                        if let Some(t) = r.tokens {
                             tokens.push(t as u64);
                         }
-                        let tool = b.instance.target_tool.clone().unwrap_or_default();
-                        *stats.instances.by_target.entry(tool).or_insert(0) += 1;
+                        *stats.instances.by_target.entry(r.tool.clone()).or_insert(0) += 1;
                     }
                     if let Some(released) = holdout.offer(&traj_id, kept) {
-                        for b in &released {
-                            train.write(&b.instance)?;
+                        for r in &released {
+                            r.write(&mut train)?;
                         }
                         stats.instances.train += released.len() as u64;
                     }
@@ -292,16 +334,16 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
     )?;
     let (held, released) = holdout.finish((stats.records.kept / 2) as usize);
     for (_, items) in released {
-        for b in &items {
-            train.write(&b.instance)?;
+        for r in &items {
+            r.write(&mut train)?;
         }
         stats.instances.train += items.len() as u64;
     }
     train.commit()?;
     let mut val = InstanceSink::create(&cfg.out.join(format!("val.{ext}")), cfg.format)?;
     for (id, items) in held {
-        for b in &items {
-            val.write(&b.instance)?;
+        for r in &items {
+            r.write(&mut val)?;
         }
         stats.instances.val += items.len() as u64;
         stats.val_ids.push(id);
