@@ -62,25 +62,69 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// What the sample generator was given: `datasets/swe-smith-src/*.json` (model, resolved, tools
+/// of the steps), the source of the expected counts below.
+struct Spec {
+    model: String,
+    resolved: bool,
+    tools: Vec<String>,
+}
+
+fn specs() -> Vec<Spec> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(repo_root().join("datasets/swe-smith-src")).unwrap() {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
+        let tools = v["steps"].as_array().unwrap().iter().map(|s| s["tool"].as_str().unwrap().to_string()).collect();
+        out.push(Spec {
+            model: v["model"].as_str().unwrap().into(),
+            resolved: v["resolved"].as_bool().unwrap(),
+            tools,
+        });
+    }
+    assert!(out.iter().filter(|s| s.resolved).count() >= 2, "samples need at least 2 resolved trajectories");
+    out
+}
+
+fn steps(specs: &[Spec], keep: impl Fn(&Spec) -> bool) -> u64 {
+    specs.iter().filter(|s| keep(s)).map(|s| s.tools.len() as u64).sum()
+}
+
+fn count(specs: &[Spec], keep: impl Fn(&Spec) -> bool) -> u64 {
+    specs.iter().filter(|s| keep(s)).count() as u64
+}
+
+const CLAUDE: &str = "claude-3-7-sonnet-20250219";
+
 #[test]
 fn swe_sample_end_to_end() {
+    let sp = specs();
+    let (n, resolved) = (sp.len() as u64, count(&sp, |s| s.resolved));
     let dir = tmp();
     let out = dir.path().join("out");
     ok(&["datasets/swe-smith", "--out", s(&out)]);
     let st = stats(&out);
-    // 3 trajectories in the parquet shard, the same 3 as JSONL rows and as .traj files; 1 unresolved each.
-    assert_eq!(st["records"]["read"], 9);
-    assert_eq!(st["records"]["kept"], 2);
-    assert_eq!(skipped(&st), reasons(&[("duplicate_instances", 2), ("duplicate_trajectory", 2), ("unresolved", 3)]));
+    // Every trajectory is in the tool parquet shard, in the JSONL copy and as a .traj file.
+    assert_eq!(st["records"]["read"], 3 * n);
+    assert_eq!(st["records"]["kept"], resolved);
+    assert_eq!(
+        skipped(&st),
+        reasons(&[
+            ("duplicate_instances", resolved),
+            ("duplicate_trajectory", resolved),
+            ("unresolved", 3 * (n - resolved))
+        ])
+    );
     assert_eq!(st["files"]["other_split"], 2, "xml and ticks shards are ignored with --split tool");
     let train = instances(&out.join("train.jsonl"));
     let val = instances(&out.join("val.jsonl"));
-    // 9 + 5 expert calls in the two resolved trajectories; one of the two is held out.
-    assert_eq!(train.len() + val.len(), 14);
-    assert_eq!(st["val_ids"].as_array().unwrap().len(), 1);
-    let val_id = st["val_ids"][0].as_str().unwrap();
-    assert!(val.iter().all(|i| i.provenance.trajectory_id == val_id));
-    assert!(train.iter().all(|i| i.provenance.trajectory_id != val_id));
+    // One instance per expert call; the .traj copies are all exact duplicates.
+    let dups = st["instances"]["duplicates_removed"].as_u64().unwrap();
+    assert!(dups >= steps(&sp, |s| s.resolved));
+    assert_eq!(train.len() as u64 + val.len() as u64 + dups, 2 * steps(&sp, |s| s.resolved));
+    let val_ids: Vec<&str> = st["val_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(val_ids.len() as u64, resolved / 2, "at most half of the kept trajectories are held out");
+    assert!(val.iter().all(|i| val_ids.contains(&i.provenance.trajectory_id.as_str())));
+    assert!(train.iter().all(|i| !val_ids.contains(&i.provenance.trajectory_id.as_str())));
     for inst in train.iter().chain(&val) {
         let action = Action::parse_canonical(&inst.target).unwrap_or_else(|e| panic!("{}: {e}", inst.id));
         assert_eq!(action.to_canonical(), inst.target, "targets are canonical");
@@ -95,24 +139,26 @@ fn swe_sample_end_to_end() {
     assert_eq!(cfg["options"]["split"], "tool");
     assert_eq!(cfg["options"]["context"]["history"], serde_json::json!({"last": 2}));
 
-    // --model keeps only the Claude trajectory (9 calls).
+    // --model keeps only resolved Claude 3.7 trajectories.
     let out2 = dir.path().join("claude");
-    ok(&[
-        "datasets/swe-smith/data",
-        "--out",
-        s(&out2),
-        "--model",
-        "claude-3-7-sonnet-20250219",
-        "--val-trajectories",
-        "0",
-    ]);
+    ok(&["datasets/swe-smith/data", "--out", s(&out2), "--model", CLAUDE, "--val-trajectories", "0"]);
     let st2 = stats(&out2);
-    assert_eq!(skipped(&st2), reasons(&[("other_model", 1), ("unresolved", 1)]));
-    assert_eq!(instances(&out2.join("train.jsonl")).len(), 9);
-    // --resolved-only false keeps the unresolved one too (5 calls).
+    let other = count(&sp, |s| s.resolved && s.model != CLAUDE);
+    let mut want = vec![("unresolved", n - resolved)];
+    if other > 0 {
+        want.push(("other_model", other));
+    }
+    assert_eq!(skipped(&st2), reasons(&want));
+    let got2 =
+        instances(&out2.join("train.jsonl")).len() as u64 + st2["instances"]["duplicates_removed"].as_u64().unwrap();
+    assert_eq!(got2, steps(&sp, |s| s.resolved && s.model == CLAUDE));
+    // --resolved-only false keeps the unresolved ones too.
     let out3 = dir.path().join("all");
     ok(&["datasets/swe-smith/data", "--out", s(&out3), "--resolved-only", "false", "--val-trajectories", "0"]);
-    assert_eq!(instances(&out3.join("train.jsonl")).len(), 19);
+    let st3 = stats(&out3);
+    let got3 =
+        instances(&out3.join("train.jsonl")).len() as u64 + st3["instances"]["duplicates_removed"].as_u64().unwrap();
+    assert_eq!(got3, steps(&sp, |_| true));
 }
 
 /// Compares what the policy sees and the target, ignoring the source file name.
@@ -153,7 +199,7 @@ fn three_splits_give_the_same_instances() {
     let tool = prepare_split(&data, "tool", &dir.path().join("tool"));
     let xml = prepare_split(&data, "xml", &dir.path().join("xml"));
     let ticks = prepare_split(&data, "ticks", &dir.path().join("ticks"));
-    assert_eq!(tool.len(), 19);
+    assert_eq!(tool.len() as u64, steps(&specs(), |_| true));
     assert_eq!(content(&tool), content(&xml));
     assert_eq!(content(&tool), content(&ticks));
 }
@@ -388,7 +434,9 @@ fn history_targets_and_token_limits() {
     let bash = dir.path().join("bash");
     ok(&[data, "--out", s(&bash), "--targets", "bash", "--val-trajectories", "0"]);
     let b = instances(&bash.join("train.jsonl"));
-    assert_eq!(b.len(), 4, "3 bash calls in one trajectory, 1 in the other");
+    let bash_calls: u64 =
+        specs().iter().filter(|s| s.resolved).map(|s| s.tools.iter().filter(|t| *t == "bash").count() as u64).sum();
+    assert_eq!(b.len() as u64 + stats(&bash)["instances"]["duplicates_removed"].as_u64().unwrap(), bash_calls);
     assert!(b.iter().all(|i| i.target_tool.as_deref() == Some("bash")));
     let all = dir.path().join("all");
     ok(&[data, "--out", s(&all), "--history", "all", "--val-trajectories", "0"]);
@@ -415,7 +463,12 @@ fn history_targets_and_token_limits() {
     let max = st["context_tokens"]["max"].as_u64().unwrap();
     assert!(max <= 900 && max > 400, "{max}");
     let l = instances(&lim.join("train.jsonl"));
-    assert_eq!(l.len() as u64 + st["instances"]["context_too_long"].as_u64().unwrap(), a.len() as u64);
+    // Every expert call is written, too long, or (once trimmed) an exact duplicate of another.
+    let dups = |st: &Value| st["instances"]["duplicates_removed"].as_u64().unwrap();
+    assert_eq!(
+        l.len() as u64 + st["instances"]["context_too_long"].as_u64().unwrap() + dups(&st),
+        a.len() as u64 + dups(&stats(&all))
+    );
     assert!(l.iter().any(|i| i.messages.len() < 2 + 2 * i.provenance.step_index as usize), "oldest steps dropped");
     let res = run(&[data, "--out", s(&lim), "--max-context-tokens", "10"]);
     assert_eq!(res.status.code(), Some(2), "--max-context-tokens needs --tokenizer");
