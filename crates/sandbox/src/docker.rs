@@ -1,6 +1,6 @@
 //! [`DockerSandbox`]: one long-lived container per task on the local Docker Engine through
-//! bollard 0.21 (rust-stack.md §5, SWE-bench `docker_utils.py`). The container idles on
-//! `sleep infinity` with the network disabled (`network_mode: none`), memory (no swap), CPU and
+//! bollard 0.21 (rust-stack.md §5, SWE-bench `docker_utils.py`). The container idles on a bash
+//! loop that reaps orphans ([`IDLE_INIT`]) with the network disabled (`network_mode: none`), memory (no swap), CPU and
 //! pids limits, and the labels `srl-swe=1` and `srl-swe.run=<run id>`.
 //!
 //! Each command is one exec of `timeout -s KILL <t> bash -c <script>`; GNU `timeout` kills its
@@ -24,6 +24,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+/// The container's main process: an idle loop that reaps orphaned children.
+pub const IDLE_INIT: &str = "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done";
 
 /// Label present on every container srl-swe creates.
 pub const LABEL: &str = "srl-swe";
@@ -161,7 +164,10 @@ impl DockerSandbox {
         let labels = HashMap::from([(LABEL.to_string(), "1".to_string()), (RUN_LABEL.to_string(), run_id)]);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
-            cmd: Some(vec!["sleep".into(), "infinity".into()]),
+            // PID 1 must reap orphans: killed process trees leave zombies that would hold
+            // pids (and a fork bomb's would exhaust the limit for good). bash reaps adopted
+            // children while it waits; `sleep infinity` would not.
+            cmd: Some(vec!["bash".into(), "-c".into(), IDLE_INIT.into()]),
             working_dir: Some(config.workdir.clone()),
             labels: Some(labels),
             network_disabled: Some(true),
@@ -267,19 +273,54 @@ impl DockerSandbox {
         Ok(StartedExec { exec_id: created.id, results: started })
     }
 
+    /// Runs a builtins-only script to completion; `Some(exit code)` when it could run.
+    async fn run_builtin_script(&self, script: &str, limit: Duration) -> Option<i64> {
+        let started = self
+            .raw_exec(vec!["bash".into(), "-c".into(), script.to_string()], Vec::new(), Some("/".into()))
+            .await
+            .ok()?;
+        if let StartExecResults::Attached { mut output, .. } = started.results {
+            tokio::time::timeout(limit, async { while output.next().await.is_some() {} }).await.ok()?;
+        }
+        self.docker.inspect_exec(&started.exec_id).await.ok()?.exit_code
+    }
+
     async fn kill_exec_tree(&self, marker: &str) {
-        let script = format!(
-            "for p in /proc/[0-9]*; do if grep -qsxz 'SRL_EXEC_ID={marker}' \"$p/environ\"; then kill -9 \"${{p#/proc/}}\" 2>/dev/null; fi; done; true"
+        // Bash builtins only (no fork per process): stop every marked process first (stopped
+        // processes cannot fork), then kill them, then check that none is left. When that
+        // fails (e.g. no pid left to start the killer), the container is restarted: killing
+        // its init kills every process in it, and its file system is kept.
+        let each = format!(
+            r#"for p in /proc/[0-9]*; do [ -r "$p/environ" ] || continue; while IFS= read -r -d '' e; do if [ "$e" = "SRL_EXEC_ID={marker}" ]; then ACTION; break; fi; done < "$p/environ"; done"#
         );
-        match self.raw_exec(vec!["bash".into(), "-c".into(), script], Vec::new(), None).await {
-            Ok(started) => {
-                if let StartExecResults::Attached { mut output, .. } = started.results {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(10), async { while output.next().await.is_some() {} })
-                            .await;
-                }
+        let kill = format!(
+            "for sig in STOP STOP STOP KILL KILL; do {}; done; true",
+            each.replace("ACTION", r#"kill -$sig "${p#/proc/}" 2>/dev/null"#)
+        );
+        let check = format!("{}; exit 0", each.replace("ACTION", "exit 1"));
+        for _ in 0..3 {
+            if self.run_builtin_script(&kill, Duration::from_secs(3)).await.is_some()
+                && self.run_builtin_script(&check, Duration::from_secs(3)).await == Some(0)
+            {
+                return;
             }
-            Err(e) => tracing::warn!(container = %self.id, error = %e, "could not kill a timed-out command"),
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tracing::warn!(container = %self.id, "timed-out command not confirmed dead: restarting the container");
+        if let Err(e) =
+            self.docker.kill_container(&self.id, None::<bollard::query_parameters::KillContainerOptions>).await
+        {
+            tracing::warn!(container = %self.id, error = %e, "kill_container failed");
+        }
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.docker.wait_container(&self.id, None::<bollard::query_parameters::WaitContainerOptions>).next(),
+        )
+        .await;
+        if let Err(e) =
+            self.docker.start_container(&self.id, None::<bollard::query_parameters::StartContainerOptions>).await
+        {
+            tracing::warn!(container = %self.id, error = %e, "restarting the container failed");
         }
     }
 }
@@ -334,9 +375,6 @@ impl Sandbox for DockerSandbox {
                 }
             }
         }
-        if guard_fired {
-            self.kill_exec_tree(&marker).await;
-        }
         let inspect = self
             .docker
             .inspect_exec(&started.exec_id)
@@ -348,6 +386,11 @@ impl Sandbox for DockerSandbox {
             exit_code = 137;
         }
         let timed_out = guard_fired || (exit_code == 137 && elapsed + Duration::from_millis(50) >= timeout);
+        if timed_out {
+            // Processes that escaped `timeout` (forked while it killed the group, or detached)
+            // keep running after the exec ends: find them by their marker.
+            self.kill_exec_tree(&marker).await;
+        }
         Ok(collector.finish(exit_code, timed_out, elapsed))
     }
 
