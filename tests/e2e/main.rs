@@ -4,6 +4,8 @@ mod common;
 mod eval;
 mod model;
 mod prepare;
+mod replay;
+mod sandbox;
 
 #[test]
 fn binary_runs_without_ld_library_path() {

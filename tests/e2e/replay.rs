@@ -1,0 +1,102 @@
+//! `srl-swe replay` on the shipped environments (Docker, environment images built by
+//! `bash scripts/setup.sh`).
+use crate::common::{repo_root, srl_swe};
+use std::process::Command;
+
+fn summary(stdout: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| panic!("summary JSON on stdout: {e}: {}", String::from_utf8_lossy(stdout)))
+}
+
+#[test]
+fn shipped_expert_trajectories_replay_and_resolve() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = srl_swe()
+        .args(["replay", "datasets/swe-smith-src", "--jobs", "3", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let s = summary(&out.stdout);
+    assert_eq!(s["trajectories"], 9, "{s}");
+    assert_eq!(s["resolved"], 9, "{s}");
+    assert!(s["mean_similarity"].as_f64().unwrap() > 0.95, "{s}");
+    for row in s["results"].as_array().unwrap() {
+        assert_eq!(row["patch_matches"], true, "{row}");
+        let traj = row["traj_id"].as_str().unwrap();
+        let text = std::fs::read_to_string(out_dir.path().join(format!("{traj}.jsonl"))).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.last().unwrap()["type"], "replay_result");
+        assert_eq!(lines.len(), row["num_steps"].as_u64().unwrap() as usize + 1);
+        assert!(lines[..lines.len() - 1].iter().all(|l| l["type"] == "replay_step" && l["similarity"].as_f64().unwrap() > 0.9));
+    }
+    assert!(out_dir.path().join("summary.json").is_file());
+}
+
+#[test]
+fn rendered_tool_split_samples_replay() {
+    // Render the spec files with the dataset generator into a scratch copy, then replay the
+    // tool-split JSONL it writes (the format of datasets/swe-smith/jsonl/tool.jsonl).
+    let scratch = tempfile::tempdir().unwrap();
+    let src = repo_root().join("datasets");
+    let copy = Command::new("cp").arg("-r").arg(&src).arg(scratch.path()).status().unwrap();
+    assert!(copy.success());
+    let python = std::env::var("SRL_SWE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let gen = Command::new(&python).arg(scratch.path().join("datasets/make_samples.py")).output().unwrap();
+    assert!(gen.status.success(), "{} datasets/make_samples.py failed (run bash scripts/setup.sh for the venv with pyarrow): {}", python, String::from_utf8_lossy(&gen.stderr));
+    let tool = scratch.path().join("datasets/swe-smith/jsonl/tool.jsonl");
+    let out_dir = scratch.path().join("out");
+    let out = srl_swe()
+        .arg("replay")
+        .arg(&tool)
+        .args(["--traj", "srl-swe__textkit.ea4138a2.func_pm_op_change__699bb2e0.614b68d8", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = summary(&out.stdout);
+    assert_eq!(s["resolved"], 1, "{s}");
+}
+
+#[test]
+fn unresolved_trajectories_exit_1_and_bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // An agent that only looks around and submits: not resolved.
+    let messages = serde_json::json!([
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": [{"type": "text", "text": "task"}]},
+        {"role": "assistant", "content": "look", "tool_calls": [{"index": 1, "id": "a", "type": "function", "function": {"name": "bash", "arguments": "{\"command\": \"ls\"}"}}]},
+        {"role": "tool", "content": [{"type": "text", "text": "OBSERVATION:\nREADME.md\nminicalc\ntests\n"}], "tool_call_ids": ["a"]},
+        {"role": "assistant", "content": "submit", "tool_calls": [{"index": 1, "id": "b", "type": "function", "function": {"name": "submit", "arguments": "{}"}}]},
+        {"role": "tool", "content": [{"type": "text", "text": "OBSERVATION:\n"}], "tool_call_ids": ["b"]}
+    ]);
+    let row = serde_json::json!({
+        "messages": messages.to_string(),
+        "instance_id": "srl-swe__minicalc.4a38d7ae.func_pm_remove_cond__1577561e",
+        "resolved": false, "model": "m", "traj_id": "srl-swe__minicalc.4a38d7ae.func_pm_remove_cond__1577561e.lazy0000", "patch": ""
+    });
+    let file = dir.path().join("tool.jsonl");
+    std::fs::write(&file, format!("{row}\n")).unwrap();
+    let out = srl_swe().arg("replay").arg(&file).arg("--out").arg(dir.path().join("out")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = summary(&out.stdout);
+    assert_eq!(s["unresolved"], 1);
+    assert_eq!(s["results"][0]["exact_steps"], 1, "`ls` in /testbed gives the recorded observation: {s}");
+
+    std::fs::write(&file, format!("{row}\n{{\"instance_id\": 3}}\n")).unwrap();
+    let out = srl_swe().arg("replay").arg(&file).arg("--out").arg(dir.path().join("out2")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tool.jsonl:2: field instance_id"), "{stderr}");
+
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    let unknown = serde_json::json!({
+        "instance_id": "nobody__nothing.00000000.lm_rewrite__00000000", "traj_id": "nobody__nothing.00000000.lm_rewrite__00000000.00000000",
+        "model": "m", "resolved": true, "problem_statement": "p", "steps": [], "patch": ""
+    });
+    std::fs::write(specs.join("unknown.json"), unknown.to_string()).unwrap();
+    let out = srl_swe().arg("replay").arg(&specs).arg("--strict").arg("--out").arg(dir.path().join("out3")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name tasks missing from environments"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,47 @@
+//! `srl-swe sandbox build` and `srl-swe sandbox gc` against the local Docker Engine (needs the
+//! base image: `bash scripts/setup.sh`).
+use crate::common::srl_swe;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("the docker CLI (tests only) must be installed");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn build_is_idempotent_and_quick_when_images_exist() {
+    let first = srl_swe().args(["sandbox", "build"]).output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let t0 = Instant::now();
+    let second = srl_swe().args(["sandbox", "build"]).output().unwrap();
+    let took = t0.elapsed();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let outcomes: Vec<serde_json::Value> = serde_json::from_slice(&second.stdout).unwrap();
+    let names: Vec<&str> = outcomes.iter().map(|o| o["environment"].as_str().unwrap()).collect();
+    assert_eq!(names, ["intervals", "minicalc", "textkit"]);
+    assert!(outcomes.iter().all(|o| o["built"] == false), "{outcomes:?}");
+    assert!(took < Duration::from_secs(10), "a no-op build took {took:?}");
+    for o in &outcomes {
+        let image = o["image"].as_str().unwrap();
+        let label = docker(&["image", "inspect", image, "--format", "{{index .Config.Labels \"srl-swe.env-hash\"}}"]);
+        assert_eq!(label, o["hash"].as_str().unwrap());
+        // The SWE-smith layout: main plus one branch per task.
+        let branches = docker(&["run", "--rm", "--network", "none", image, "git", "-C", "/testbed", "branch", "--format=%(refname:short)"]);
+        assert_eq!(branches.lines().count(), 4, "{branches}");
+        assert!(branches.lines().any(|b| b == "main"));
+    }
+}
+
+#[test]
+fn gc_removes_containers_left_by_a_crashed_run() {
+    let run = format!("e2e-gc-{}", std::process::id());
+    let base = std::env::var("SRL_SWE_BASE_IMAGE").unwrap_or_else(|_| "srl-swe/base:1".into());
+    let label = format!("srl-swe.run={run}");
+    let id = docker(&["run", "-d", "--network", "none", "--label", "srl-swe=1", "--label", &label, &base, "sleep", "infinity"]);
+    let out = srl_swe().args(["sandbox", "gc", "--run", &run]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), id);
+    assert_eq!(docker(&["ps", "-aq", "--filter", &format!("label={label}")]), "");
+}
