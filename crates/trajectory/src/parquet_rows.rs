@@ -109,3 +109,54 @@ pub(crate) fn num_rows(path: &Path) -> Option<u64> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
     u64::try_from(builder.metadata().file_metadata().num_rows()).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{BooleanArray, LargeStringArray, StringArray};
+    use std::sync::Arc;
+
+    #[test]
+    fn reads_string_bool_and_list_columns_with_projection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        let mut list = ListBuilder::new(StringBuilder::new());
+        list.values().append_value("a");
+        list.values().append_value("b");
+        list.append(true);
+        list.append(false);
+        let batch = RecordBatch::try_from_iter(vec![
+            ("question", Arc::new(StringArray::from(vec![Some("q1"), None])) as ArrayRef),
+            ("big", Arc::new(LargeStringArray::from(vec!["x", "y"])) as ArrayRef),
+            ("resolved", Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef),
+            ("deepseek_attempt", Arc::new(list.finish()) as ArrayRef),
+            ("unused", Arc::new(StringArray::from(vec!["u", "v"])) as ArrayRef),
+        ])
+        .unwrap();
+        let file = File::create(&path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let mut rows =
+            ParquetRows::open(&path, &["question", "big", "resolved", "deepseek_attempt", "missing"], 1).unwrap();
+        assert_eq!(rows.total_rows(), 2);
+        assert_eq!(num_rows(&path), Some(2));
+        let first = rows.next_rows().unwrap().unwrap();
+        assert_eq!(
+            serde_json::Value::Object(first[0].clone()),
+            serde_json::json!({"question": "q1", "big": "x", "resolved": true, "deepseek_attempt": ["a", "b"]})
+        );
+        let second = rows.next_rows().unwrap().unwrap();
+        assert_eq!(serde_json::Value::Object(second[0].clone()), serde_json::json!({"big": "y", "resolved": false}));
+        assert!(rows.next_rows().is_none());
+    }
+
+    #[test]
+    fn truncated_file_is_bad_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        std::fs::write(&path, b"PAR1 not really").unwrap();
+        assert_eq!(ParquetRows::open(&path, &["messages"], 8).err().unwrap().kind, IssueKind::BadParquet);
+    }
+}

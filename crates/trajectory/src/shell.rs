@@ -7,7 +7,7 @@
 //! embedded `'` becomes `'"'"'`), integers bare (`--insert_line 5`) and lists by their Python
 //! repr (`--view_range [1, 20]`, which the shell splits into two words). This module does the
 //! reverse: POSIX word splitting, then positional `command path`, then `--key value…` pairs where
-//! the value runs up to the next unquoted `--key` of the tool's schema.
+//! the value is the next word plus any words up to the next unquoted `--key` of the tool's schema.
 
 use srl_core::tools;
 use srl_core::{Action, ActionParseError};
@@ -144,7 +144,13 @@ fn parse_editor(args: &str) -> Result<Action, ActionParseError> {
         }
         let key = w.text[2..].to_string();
         i += 1;
+        // The first word after a key is always its value: `shlex.quote` leaves a value such as
+        // `--old_str` unquoted, so it may look like a key.
         let mut parts = Vec::new();
+        if let Some(first) = words.get(i) {
+            parts.push(first.text.as_str());
+            i += 1;
+        }
         while i < words.len() && !is_key(&words[i]) {
             parts.push(words[i].text.as_str());
             i += 1;

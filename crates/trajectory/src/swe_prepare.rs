@@ -100,8 +100,8 @@ impl SwePrepareConfig {
     }
 }
 
-/// Columns a SWE-smith row is read from.
-pub const SWE_COLUMNS: [&str; 6] = ["messages", "instance_id", "resolved", "model", "traj_id", "patch"];
+/// Columns a SWE-smith row is read from (`patch` is not needed for instances).
+pub const SWE_COLUMNS: [&str; 5] = ["messages", "instance_id", "resolved", "model", "traj_id"];
 
 /// An instance ready to write: its JSONL line is serialized on the worker threads.
 struct Ready {
