@@ -13,14 +13,22 @@ data="$SRL_SWE_CACHE/bench/swe-smith-tool"
 out="$SRL_SWE_CACHE/bench/prepare-out"
 "$SRL_SWE_PYTHON" "$here/make_synthetic.py" "$data"
 du -sh "$data/data"
-bin="${SRL_SWE_BIN:-}"
-if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --release -p srl-swe)
-  bin="$CARGO_TARGET_DIR/release/srl-swe"
+# The release binary; SRL_SWE_BENCH_EXAMPLE=1 runs the same library call through the small
+# `prepare_swe` example instead (no libtorch build needed).
+if [ "${SRL_SWE_BENCH_EXAMPLE:-0}" = 1 ]; then
+  (cd "$root" && cargo build --release -p srl-trajectory --example prepare_swe)
+  cmd=("$CARGO_TARGET_DIR/release/examples/prepare_swe" "$data" "$out" "$@")
+else
+  bin="${SRL_SWE_BIN:-}"
+  if [ -z "$bin" ]; then
+    (cd "$root" && cargo build --release -p srl-swe)
+    bin="$CARGO_TARGET_DIR/release/srl-swe"
+  fi
+  cmd=("$bin" prepare "$data" --out "$out" "$@")
 fi
 rm -rf "$out"
 log="$(mktemp)"
-/usr/bin/time -v "$bin" prepare "$data" --out "$out" "$@" 2> "$log" || { tail -n 30 "$log"; exit 1; }
+/usr/bin/time -v "${cmd[@]}" 2> "$log" || { tail -n 30 "$log"; exit 1; }
 grep -E "prepare: |Elapsed|Maximum resident" "$log" | sed 's/^\s*//'
 wall="$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')"
 rss_kb="$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')"
