@@ -152,10 +152,8 @@ pub fn load(instances: Option<&Path>, environments_dir: &Path, strict: bool) -> 
         Some(p) if p.is_dir() => environment_files(p)?,
         Some(p) => {
             if p.extension().is_some_and(|e| e == "parquet") {
-                return Err(EvalError::Config {
-                    field: "instances",
-                    message: format!("{}: parquet instance files are not supported yet; convert to JSONL", p.display()),
-                });
+                crate::parquet_instances::load_parquet(p, strict, &mut out)?;
+                return Ok(out);
             }
             vec![p.to_path_buf()]
         }

@@ -30,6 +30,7 @@ pub mod instances;
 pub mod localize;
 pub mod openai;
 pub mod outputs;
+pub mod parquet_instances;
 pub mod patch;
 pub mod pipeline;
 pub mod prompts;

@@ -84,6 +84,9 @@ pub struct Timings {
     /// Everything else: container start/removal, file reads, syntax check, patching (the
     /// harness overhead).
     pub harness_s: f64,
+    /// Wall time per pipeline phase (`start`, `generate`, `apply`, `test`, `remove`).
+    #[serde(default)]
+    pub phases: BTreeMap<String, f64>,
 }
 
 /// The final status of an instance.
@@ -417,7 +420,7 @@ mod tests {
             test_statuses: BTreeMap::new(),
             tests_pass: resolved,
             tokens: 3,
-            timings: Timings { total_s: 2.0, model_s: 0.5, test_s: 1.0, harness_s: 0.5 },
+            timings: Timings { total_s: 2.0, model_s: 0.5, test_s: 1.0, harness_s: 0.5, phases: BTreeMap::new() },
         }
     }
 

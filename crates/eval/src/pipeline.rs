@@ -149,13 +149,33 @@ struct Clock {
     start: Instant,
     model: Duration,
     test: Duration,
+    phases: BTreeMap<String, f64>,
+    mark: Instant,
 }
 
 impl Clock {
+    fn new() -> Self {
+        let now = Instant::now();
+        Clock { start: now, model: Duration::ZERO, test: Duration::ZERO, phases: BTreeMap::new(), mark: now }
+    }
+
+    /// Ends the current phase under `name`.
+    fn phase(&mut self, name: &str) {
+        let now = Instant::now();
+        *self.phases.entry(name.to_string()).or_insert(0.0) += (now - self.mark).as_secs_f64();
+        self.mark = now;
+    }
+
     fn timings(&self) -> Timings {
         let total = self.start.elapsed().as_secs_f64();
         let (model, test) = (self.model.as_secs_f64(), self.test.as_secs_f64());
-        Timings { total_s: total, model_s: model, test_s: test, harness_s: (total - model - test).max(0.0) }
+        Timings {
+            total_s: total,
+            model_s: model,
+            test_s: test,
+            harness_s: (total - model - test).max(0.0),
+            phases: self.phases.clone(),
+        }
     }
 }
 
@@ -251,7 +271,8 @@ pub const APPLY_COMMANDS: [&str; 3] =
     ["git apply --verbose", "git apply --verbose --reject", "patch --batch --fuzz=5 -p1 -i"];
 
 /// Applies `patch` in `/testbed` with the SWE-bench fallbacks, resetting the work tree
-/// (`git checkout -- . && git clean -fdq`) before each retry. The patch file lives in
+/// (`git checkout -- . && git clean -fdq`) before each retry, in **one** exec (a script like
+/// SWE-bench's `eval.sh`) to keep the per-instance overhead low. The patch file lives in
 /// `/testbed/.git/` and is named by a path relative to `/testbed`, so the same script works in
 /// any sandbox. Returns the command that applied it, or `None`, plus the log of every try.
 pub async fn apply_with_fallbacks<S: Sandbox>(
@@ -264,26 +285,26 @@ pub async fn apply_with_fallbacks<S: Sandbox>(
         text.push('\n');
     }
     sandbox.write_file(&format!("/testbed/{rel}"), text.as_bytes()).await?;
-    let mut log = String::new();
-    let mut method = None;
+    let mut script = String::from("applied=''\n");
     for (i, cmd) in APPLY_COMMANDS.iter().enumerate() {
-        if i > 0 {
-            sandbox.exec(&ExecRequest::new("git checkout -q -- . && git clean -fdq").workdir("/testbed")).await?;
-        }
-        let full = format!("{cmd} {rel}");
-        let out =
-            sandbox.exec(&ExecRequest::new(full.clone()).workdir("/testbed").timeout(Duration::from_secs(60))).await?;
-        log.push_str(&format!("$ {full}\n{}\n", out.output));
-        if out.success() {
-            method = Some(cmd.to_string());
-            break;
-        }
+        let reset = if i > 0 { "git checkout -q -- . && git clean -fdq; " } else { "" };
+        script.push_str(&format!(
+            "if [ -z \"$applied\" ]; then {reset}echo '$ {cmd} {rel}'; if {cmd} {rel} 2>&1; then applied={i}; fi; fi\n"
+        ));
     }
-    if method.is_none() {
-        sandbox.exec(&ExecRequest::new("git checkout -q -- . && git clean -fdq").workdir("/testbed")).await?;
-    }
-    sandbox.exec(&ExecRequest::new(format!("rm -f {rel}")).workdir("/testbed")).await?;
-    Ok((method, log))
+    script.push_str(&format!(
+        "rm -f {rel}\nif [ -z \"$applied\" ]; then git checkout -q -- . && git clean -fdq; echo SRL_APPLIED=none; else echo SRL_APPLIED=$applied; fi\n"
+    ));
+    let out = sandbox.exec(&ExecRequest::new(script).workdir("/testbed").timeout(Duration::from_secs(120))).await?;
+    let method = out
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("SRL_APPLIED="))
+        .and_then(|i| i.trim().parse::<usize>().ok())
+        .and_then(|i| APPLY_COMMANDS.get(i))
+        .map(|c| c.to_string());
+    Ok((method, out.output))
 }
 
 struct Ctx<'a, S> {
@@ -357,7 +378,13 @@ impl<S: Sandbox> Ctx<'_, S> {
     }
 
     /// E2e: the localized files of one sample.
-    async fn localize(&self, sample: usize, tree: &Tree, known: &[String], clock: &mut Clock) -> Result<Vec<String>> {
+    async fn localize(
+        &self,
+        sample: usize,
+        tree: &Tree,
+        known: &[String],
+        clock: &mut Clock,
+    ) -> Result<(Vec<String>, u64)> {
         let settings = if self.config.samples > 1 {
             LocalizationSettings::sampled(crate::rng::seed_for(&self.instance.instance_id, 1_000_000 + sample as u64))
         } else {
@@ -365,10 +392,13 @@ impl<S: Sandbox> Ctx<'_, S> {
         };
         let prompt = localization_prompt(&self.instance.problem_statement, &render_tree(tree, &settings), settings.n);
         match call_backend(self.backend, self.request(Purpose::Localize, sample, prompt, Vec::new()), clock).await {
-            Ok(c) => Ok(parse_localization(self.answer_text(&c.text), known)),
+            Ok(c) => {
+                let tokens = c.prompt_tokens.unwrap_or(0) + c.completion_tokens.unwrap_or(0);
+                Ok((parse_localization(self.answer_text(&c.text), known), tokens))
+            }
             Err(e) => {
                 tracing::warn!(instance = %self.instance.instance_id, "localization failed: {e}");
-                Ok(Vec::new())
+                Ok((Vec::new(), 0))
             }
         }
     }
@@ -411,7 +441,8 @@ async fn generate<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResult, clo
             let known = tree.file_paths();
             let mut all_found: Vec<String> = Vec::new();
             for k in 0..samples {
-                let found = ctx.localize(k, &tree, &known, clock).await?;
+                let (found, tokens) = ctx.localize(k, &tree, &known, clock).await?;
+                result.tokens += tokens;
                 for f in &found {
                     if !all_found.contains(f) {
                         all_found.push(f.clone());
@@ -451,10 +482,12 @@ async fn apply_and_grade<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResu
             return Ok(());
         }
     }
+    clock.phase("apply");
     let t = Instant::now();
     let run =
         run_tests(ctx.sandbox, ctx.instance, Duration::from_secs(ctx.config.test_timeout_s)).await.map_err(sb_err)?;
     clock.test += t.elapsed();
+    clock.phase("test");
     let report = grade(ctx.instance, &run.statuses, ctx.config.grading);
     result.test_statuses = run
         .statuses
@@ -512,9 +545,11 @@ pub async fn evaluate_instance<P: EnvProvider>(
     envs: &P,
     config: &EvalConfig,
 ) -> InstanceResult {
-    let mut clock = Clock { start: Instant::now(), model: Duration::ZERO, test: Duration::ZERO };
+    let mut clock = Clock::new();
     let mut result = base_result(instance, config, backend.name());
-    let env = match envs.start(instance).await {
+    let started = envs.start(instance).await;
+    clock.phase("start");
+    let env = match started {
         Ok(env) => env,
         Err(e) => {
             result.reason = Some(format!("sandbox: {e}"));
@@ -524,6 +559,7 @@ pub async fn evaluate_instance<P: EnvProvider>(
     };
     let ctx = Ctx { instance, config, backend, sandbox: &env.sandbox };
     let mut run = generate(&ctx, &mut result, &mut clock).await;
+    clock.phase("generate");
     if run.is_ok() {
         run = apply_and_grade(&ctx, &mut result, &mut clock).await;
     }
@@ -535,6 +571,7 @@ pub async fn evaluate_instance<P: EnvProvider>(
     if let Err(e) = env.sandbox.remove().await {
         tracing::warn!(instance = %instance.instance_id, "removing the sandbox failed: {e}");
     }
+    clock.phase("remove");
     result.timings = clock.timings();
     tracing::info!(instance = %instance.instance_id, outcome = ?result.outcome, reason = ?result.reason, "instance done");
     result

@@ -161,6 +161,13 @@ async fn hanging_tests_time_out_and_bad_patches_fail_to_apply() {
     let r = run(Arc::new(ReplayBackend::from_jsonl(&preds).unwrap()), &cfg(Mode::Oracle), RUN).await;
     assert_eq!(r.outcome, Outcome::PatchApplyFailed, "{r:#?}");
     assert_eq!(r.model_name_or_path, "m");
+
+    // Context that no longer matches exactly: git apply refuses, `patch --fuzz=5` applies it.
+    let fuzzy = "diff --git a/pkg/calc.py b/pkg/calc.py\n--- a/pkg/calc.py\n+++ b/pkg/calc.py\n@@ -1,4 +1,4 @@\n def add(a, b):  # changed context\n-    return a - b\n+    return a + b\n \n \n";
+    std::fs::write(&preds, format!("{}\n", serde_json::json!({"instance_id": "demo__calc.0000.bug__add", "model_name_or_path": "m", "model_patch": fuzzy}))).unwrap();
+    let r = run(Arc::new(ReplayBackend::from_jsonl(&preds).unwrap()), &cfg(Mode::Oracle), RUN).await;
+    assert_eq!(r.apply_method.as_deref(), Some("patch --batch --fuzz=5 -p1 -i"), "{r:#?}");
+    assert!(r.resolved, "{r:#?}");
 }
 
 #[tokio::test]
