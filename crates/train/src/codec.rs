@@ -33,7 +33,7 @@ pub const TOY_VOCAB_FILE: &str = "toy_vocab.json";
 
 /// The vocabulary file of a [`ToyCodec`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, tag = "type", rename = "toy_vocab")]
+#[serde(tag = "type", rename = "toy_vocab")]
 pub struct ToyVocab {
     /// Record version (1).
     pub version: u32,
@@ -171,6 +171,77 @@ impl TextCodec for ToyCodec {
 
     fn save(&self, dir: &Path) -> Result<()> {
         Ok(srl_core::io::write_json_pretty(dir.join(TOY_VOCAB_FILE), &self.vocab)?)
+    }
+}
+
+/// A Hugging Face checkpoint's tokenizer and chat template (`srl-model`), for real Qwen2
+/// checkpoints. Stops at the tokenizer's EOS ids plus `<|im_end|>`/`<|endoftext|>` when known.
+pub struct HfCodec {
+    tokenizer: srl_model::Tokenizer,
+    template: srl_model::ChatTemplate,
+    stops: Vec<i64>,
+    pad: i64,
+}
+
+impl std::fmt::Debug for HfCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HfCodec").field("stops", &self.stops).field("pad", &self.pad).finish()
+    }
+}
+
+impl HfCodec {
+    /// Loads `tokenizer.json`, `tokenizer_config.json` (template) from a checkpoint folder.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let merr = |e: srl_model::ModelError| TrainError::Model { message: e.to_string() };
+        let tokenizer = srl_model::Tokenizer::load(dir).map_err(merr)?;
+        let template = srl_model::ChatTemplate::load(dir).map_err(merr)?;
+        let mut stops: Vec<i64> = tokenizer.eos_token_ids().iter().map(|&x| x as i64).collect();
+        for t in ["<|im_end|>", "<|endoftext|>"] {
+            if let Some(id) = tokenizer.token_to_id(t) {
+                if !stops.contains(&(id as i64)) {
+                    stops.push(id as i64);
+                }
+            }
+        }
+        if stops.is_empty() {
+            return Err(TrainError::Checkpoint { path: dir.to_path_buf(), message: "tokenizer has no EOS token".into() });
+        }
+        let pad = tokenizer.pad_token_id().map_or(stops[0], |x| x as i64);
+        Ok(Self { tokenizer, template, stops, pad })
+    }
+}
+
+impl TextCodec for HfCodec {
+    fn name(&self) -> &'static str {
+        "hf"
+    }
+
+    fn encode_chat(&self, messages: &[Message]) -> Result<Vec<i64>> {
+        let text = self.template.render(messages, true).map_err(|e| TrainError::Model { message: e.to_string() })?;
+        self.encode_text(&text)
+    }
+
+    fn encode_text(&self, text: &str) -> Result<Vec<i64>> {
+        let ids = self.tokenizer.encode(text, false).map_err(|e| TrainError::Model { message: e.to_string() })?;
+        Ok(ids.into_iter().map(|x| x as i64).collect())
+    }
+
+    fn decode(&self, ids: &[i64]) -> String {
+        let ids: Vec<u32> = ids.iter().filter(|&&x| x >= 0).map(|&x| x as u32).collect();
+        self.tokenizer.decode(&ids, false).unwrap_or_default()
+    }
+
+    fn stop_ids(&self) -> Vec<i64> {
+        self.stops.clone()
+    }
+
+    fn pad_id(&self) -> i64 {
+        self.pad
+    }
+
+    fn save(&self, _dir: &Path) -> Result<()> {
+        // The tokenizer files are copied by `Qwen2Model::save` from the source folder.
+        Ok(())
     }
 }
 

@@ -66,11 +66,23 @@ pub struct RolloutConfig {
     pub top_p: f64,
     /// Longest response in tokens.
     pub max_new_tokens: usize,
+    /// Text that opens every response (appended to the prompt, prepended to the response text
+    /// before scoring), e.g. `<think>` as reasoning-model templates do. Empty = none.
+    pub response_prefix: String,
+    /// Sequences per generation call.
+    pub generation_batch: usize,
 }
 
 impl Default for RolloutConfig {
     fn default() -> Self {
-        Self { group_size: 8, temperature: 1.0, top_p: 1.0, max_new_tokens: 512 }
+        Self {
+            group_size: 8,
+            temperature: 1.0,
+            top_p: 1.0,
+            max_new_tokens: 512,
+            response_prefix: String::new(),
+            generation_batch: 64,
+        }
     }
 }
 
@@ -420,6 +432,9 @@ impl RunConfig {
         }
         if !(r.top_p > 0.0 && r.top_p <= 1.0) {
             return Err(TrainError::invalid("rollout.top-p", "must be in (0, 1]"));
+        }
+        if r.generation_batch == 0 {
+            return Err(TrainError::invalid("rollout.generation-batch", "must be ≥ 1"));
         }
         if r.max_new_tokens == 0 {
             return Err(TrainError::invalid("rollout.max-new-tokens", "must be ≥ 1"));

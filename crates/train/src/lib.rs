@@ -19,11 +19,17 @@ pub mod data;
 pub mod dynamic_sampling;
 mod error;
 pub mod grpo;
+pub mod math_eval;
 pub mod metrics;
 pub mod optimizer;
 pub mod png;
 pub mod policy;
 pub mod rng;
 pub mod schedule;
+pub mod trainer;
 
+pub use config::{ResolvedConfig, RunConfig};
 pub use error::{Result, TrainError};
+pub use metrics::{NoReporter, Reporter, StepMetrics};
+pub use policy::Policy;
+pub use trainer::{train, TrainOptions, TrainSummary};

@@ -61,6 +61,9 @@ pub struct StepMetrics {
     pub update_tokens_per_s: f64,
     /// Peak resident memory of the process so far (MiB).
     pub peak_rss_mib: f64,
+    /// The first rollout of the step (prefix + response text), for eyeballing.
+    #[serde(default)]
+    pub sample: String,
     /// Validation score when validation ran after this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub val_score: Option<f64>,
