@@ -223,7 +223,8 @@ mod tests {
             "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n\
              <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
         );
-        let msgs = vec![Message::new(Role::System, "S"), Message::new(Role::User, "U"), Message::new(Role::Assistant, "A")];
+        let msgs =
+            vec![Message::new(Role::System, "S"), Message::new(Role::User, "U"), Message::new(Role::Assistant, "A")];
         assert_eq!(
             t.render(&msgs, false).unwrap(),
             "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\nA<|im_end|>\n"

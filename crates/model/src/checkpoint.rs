@@ -51,7 +51,10 @@ pub fn shard_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     Err(ModelError::Io {
         path: single,
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, format!("neither {WEIGHTS_FILE} nor {INDEX_FILE} found")),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("neither {WEIGHTS_FILE} nor {INDEX_FILE} found"),
+        ),
     })
 }
 
@@ -66,7 +69,10 @@ fn dtype_to_kind(dtype: Dtype, path: &Path, name: &str) -> Result<Kind> {
         Dtype::U8 => Kind::Uint8,
         Dtype::BOOL => Kind::Bool,
         other => {
-            return Err(ModelError::Safetensors { path: path.into(), reason: format!("tensor `{name}`: dtype {other:?} not supported") })
+            return Err(ModelError::Safetensors {
+                path: path.into(),
+                reason: format!("tensor `{name}`: dtype {other:?} not supported"),
+            })
         }
     })
 }

@@ -96,7 +96,8 @@ impl Qwen2Config {
     pub fn load(dir: &Path) -> Result<(Self, Value)> {
         let path = dir.join("config.json");
         let text = std::fs::read_to_string(&path).map_err(ModelError::io(&path))?;
-        let value: Value = serde_json::from_str(&text).map_err(|source| ModelError::Json { path: path.clone(), source })?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|source| ModelError::Json { path: path.clone(), source })?;
         let raw: RawQwen2Config =
             serde_json::from_value(value.clone()).map_err(|source| ModelError::Json { path: path.clone(), source })?;
         Ok((raw.resolve(&path)?, value))
@@ -151,7 +152,9 @@ impl RawQwen2Config {
         let need = |v: Option<i64>, field: &str| -> Result<i64> {
             match v {
                 Some(x) if x > 0 => Ok(x),
-                Some(x) => Err(ModelError::Config { path: p(), field: field.into(), reason: format!("must be > 0, got {x}") }),
+                Some(x) => {
+                    Err(ModelError::Config { path: p(), field: field.into(), reason: format!("must be > 0, got {x}") })
+                }
                 None => Err(ModelError::Config { path: p(), field: field.into(), reason: "missing".into() }),
             }
         };
@@ -217,16 +220,27 @@ impl RawQwen2Config {
             }
         };
         if head_dim % 2 != 0 {
-            return Err(ModelError::Config { path: p(), field: "head_dim".into(), reason: format!("{head_dim} must be even for RoPE") });
+            return Err(ModelError::Config {
+                path: p(),
+                field: "head_dim".into(),
+                reason: format!("{head_dim} must be even for RoPE"),
+            });
         }
         let torch_dtype = match &self.torch_dtype {
             None => None,
-            Some(s) => Some(DType::from_hf_name(s).ok_or_else(|| unsupported("torch_dtype", format!("{s:?}"), "float32, bfloat16, float16"))?),
+            Some(s) => Some(
+                DType::from_hf_name(s)
+                    .ok_or_else(|| unsupported("torch_dtype", format!("{s:?}"), "float32, bfloat16, float16"))?,
+            ),
         };
         let rope_theta = self.rope_theta.unwrap_or(10000.0);
         let rms_norm_eps = self.rms_norm_eps.unwrap_or(1e-6);
         if rope_theta <= 0.0 || rms_norm_eps <= 0.0 {
-            return Err(ModelError::Config { path: p(), field: "rope_theta/rms_norm_eps".into(), reason: "must be > 0".into() });
+            return Err(ModelError::Config {
+                path: p(),
+                field: "rope_theta/rms_norm_eps".into(),
+                reason: "must be > 0".into(),
+            });
         }
         Ok(Qwen2Config {
             vocab_size: need(self.vocab_size, "vocab_size")?,

@@ -45,7 +45,8 @@ impl Device {
 impl FromStr for Device {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self> {
-        let unknown = || ModelError::UnknownName { what: "device", name: s.to_string(), expected: "cpu, cuda, cuda:N".into() };
+        let unknown =
+            || ModelError::UnknownName { what: "device", name: s.to_string(), expected: "cpu, cuda, cuda:N".into() };
         match s {
             "cpu" => Ok(Self::Cpu),
             "cuda" => Ok(Self::Cuda(0)),

@@ -130,7 +130,12 @@ pub fn generate_with(
     }
     let n = prompts.len();
     let mut outs: Vec<Generation> = (0..n)
-        .map(|_| Generation { token_ids: Vec::new(), text: None, logprobs: Vec::new(), finish_reason: FinishReason::Length })
+        .map(|_| Generation {
+            token_ids: Vec::new(),
+            text: None,
+            logprobs: Vec::new(),
+            finish_reason: FinishReason::Length,
+        })
         .collect();
     if n == 0 || config.max_new_tokens == 0 {
         return finish_text(outs, tokenizer);
@@ -153,8 +158,9 @@ pub fn generate_with(
     let mut cache = model.new_cache();
     let hidden = model.forward_hidden(&ids, &mask, Some(&mut cache))?;
     let mut last = hidden.f_select(1, longest as i64 - 1)?; // [B, H]
-    let mut rngs: Vec<ChaCha8Rng> =
-        (0..n).map(|i| ChaCha8Rng::seed_from_u64(config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
+    let mut rngs: Vec<ChaCha8Rng> = (0..n)
+        .map(|i| ChaCha8Rng::seed_from_u64(config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .collect();
     let mut running: Vec<usize> = (0..n).collect();
     for step in 0..config.max_new_tokens {
         let logp = model.logits(&last)?.f_to_kind(Kind::Float)?.f_log_softmax(-1, Kind::Float)?; // [B', V]
@@ -165,7 +171,8 @@ pub fn generate_with(
             let out = &mut outs[seq];
             out.token_ids.push(tok);
             out.logprobs.push(lp);
-            let stopped = config.stop_token_ids.contains(&tok) || hits_stop_string(tokenizer, out, &config.stop_strings)?;
+            let stopped =
+                config.stop_token_ids.contains(&tok) || hits_stop_string(tokenizer, out, &config.stop_strings)?;
             if stopped {
                 out.finish_reason = FinishReason::Stop;
             } else {
@@ -300,7 +307,11 @@ mod tests {
         for _ in 0..steps {
             let n = seq.len() as i64;
             let logits = m
-                .forward(&Tensor::from_slice(&seq).reshape([1, n]), &Tensor::ones([1, n], (Kind::Int64, tch::Device::Cpu)), None)
+                .forward(
+                    &Tensor::from_slice(&seq).reshape([1, n]),
+                    &Tensor::ones([1, n], (Kind::Int64, tch::Device::Cpu)),
+                    None,
+                )
                 .unwrap();
             let tok = logits.get(0).get(n - 1).argmax(-1, false).int64_value(&[]);
             out.push(tok as u32);
@@ -382,7 +393,10 @@ mod tests {
     fn rejects_bad_settings_and_prompts() {
         let m = model();
         assert!(generate(&m, &[vec![]], &GenerationConfig::greedy(2)).is_err());
-        assert!(generate(&m, &[vec![1000]], &GenerationConfig::greedy(2)).unwrap_err().to_string().contains("vocabulary"));
+        assert!(generate(&m, &[vec![1000]], &GenerationConfig::greedy(2))
+            .unwrap_err()
+            .to_string()
+            .contains("vocabulary"));
         let bad = GenerationConfig { top_p: 0.0, ..Default::default() };
         assert!(generate(&m, &[vec![1]], &bad).is_err());
     }

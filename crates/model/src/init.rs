@@ -23,7 +23,8 @@ use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, SplitDelimiterBehavior};
 
 /// The Qwen2 pre-tokenization regex.
-pub const QWEN2_SPLIT_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+pub const QWEN2_SPLIT_REGEX: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// End of text; also the padding token.
 pub const ENDOFTEXT: &str = "<|endoftext|>";
 /// Start of a chat turn.
@@ -91,10 +92,8 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     if !path.is_dir() {
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(ModelError::io(path))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(path).map_err(ModelError::io(path))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for e in entries {
         let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -149,8 +148,7 @@ fn file_texts(path: &Path, budget: usize) -> Result<Vec<String>> {
 /// alphabet and special tokens included).
 pub fn train_bpe_tokenizer(texts: &[String], vocab_size: usize) -> Result<tokenizers::Tokenizer> {
     let err = |e: tokenizers::Error| ModelError::Tokenizer { context: "train".into(), reason: e.to_string() };
-    let specials: Vec<AddedToken> =
-        [ENDOFTEXT, IM_START, IM_END].iter().map(|t| AddedToken::from(*t, true)).collect();
+    let specials: Vec<AddedToken> = [ENDOFTEXT, IM_START, IM_END].iter().map(|t| AddedToken::from(*t, true)).collect();
     let trainer = BpeTrainerBuilder::new()
         .vocab_size(vocab_size)
         .min_frequency(2)
@@ -175,7 +173,8 @@ pub fn train_bpe_tokenizer(texts: &[String], vocab_size: usize) -> Result<tokeni
 /// template, `special_tokens_map.json`, `generation_config.json`) into `dir`.
 pub fn write_tokenizer_files(dir: &Path, tok: &tokenizers::Tokenizer, max_len: i64) -> Result<(u32, u32, u32)> {
     let id = |t: &str| {
-        tok.token_to_id(t).ok_or_else(|| ModelError::Tokenizer { context: "special tokens".into(), reason: format!("{t} missing") })
+        tok.token_to_id(t)
+            .ok_or_else(|| ModelError::Tokenizer { context: "special tokens".into(), reason: format!("{t} missing") })
     };
     let (eot, ims, ime) = (id(ENDOFTEXT)?, id(IM_START)?, id(IM_END)?);
     let json = tok
@@ -183,7 +182,9 @@ pub fn write_tokenizer_files(dir: &Path, tok: &tokenizers::Tokenizer, max_len: i
         .map_err(|e| ModelError::Tokenizer { context: "serialize".into(), reason: e.to_string() })?;
     srl_core::io::write_atomic(dir.join("tokenizer.json"), json.as_bytes())?;
     let mut added = serde_json::Map::new();
-    for (tok_str, special) in [(ENDOFTEXT, true), (IM_START, true), (IM_END, true), (THINK_TOKENS[0], false), (THINK_TOKENS[1], false)] {
+    for (tok_str, special) in
+        [(ENDOFTEXT, true), (IM_START, true), (IM_END, true), (THINK_TOKENS[0], false), (THINK_TOKENS[1], false)]
+    {
         added.insert(
             id(tok_str)?.to_string(),
             json!({"content": tok_str, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": special}),
@@ -265,7 +266,8 @@ mod tests {
     use crate::tokenizer::Tokenizer;
 
     fn corpus() -> Vec<String> {
-        let base = "def add(a, b):\n    return a + b\n\nThe quick brown fox jumps over the lazy dog. 12345 + 678 = 13023.\n";
+        let base =
+            "def add(a, b):\n    return a + b\n\nThe quick brown fox jumps over the lazy dog. 12345 + 678 = 13023.\n";
         (0..200).map(|i| format!("{base} line {i} <think>step</think>")).collect()
     }
 
@@ -289,6 +291,32 @@ mod tests {
         let digits = t.encode("2025", false).unwrap();
         assert_eq!(digits.len(), 4);
         assert_eq!(t.decode(&ids, true).unwrap(), "user\nWhat is 12 + 30? Ünïcödé ✓\n<think>ok</think>");
+    }
+
+    #[test]
+    fn generation_decodes_text_and_cuts_at_stop_strings() {
+        let inner = train_bpe_tokenizer(&corpus(), 400).unwrap();
+        let tok = Tokenizer::from_parts(inner, Some(IM_END), Some(ENDOFTEXT));
+        let mut config = Preset::Tiny.config(tok.vocab_size());
+        config.num_hidden_layers = 1;
+        let m = Qwen2Model::new_random_with_std(&config, Device::Cpu, DType::F32, 9, 0.2).unwrap();
+        let prompt = tok.encode("def add(a, b):", false).unwrap();
+        let cfg = crate::GenerationConfig::greedy(24);
+        let free = crate::generate_with(&m, Some(&tok), std::slice::from_ref(&prompt), &cfg, &crate::NoProgress)
+            .unwrap()
+            .remove(0);
+        let text = free.text.clone().unwrap();
+        assert_eq!(text, tok.decode(&free.token_ids, true).unwrap());
+        let chars: Vec<char> = text.chars().collect();
+        assert!(chars.len() >= 4, "random model produced too little text: {text:?}");
+        let stop: String = chars[chars.len() / 2..chars.len() / 2 + 2].iter().collect();
+        let cut = text.find(&stop).unwrap();
+        let cfg = crate::GenerationConfig { stop_strings: vec![stop.clone()], ..cfg };
+        let g = crate::generate_with(&m, Some(&tok), &[prompt], &cfg, &crate::NoProgress).unwrap().remove(0);
+        assert_eq!(g.text.as_deref(), Some(&text[..cut]), "stop string {stop:?}");
+        assert_eq!(g.finish_reason, crate::FinishReason::Stop);
+        assert!(g.token_ids.len() <= free.token_ids.len());
+        assert_eq!(g.token_ids[..], free.token_ids[..g.token_ids.len()]);
     }
 
     #[test]
@@ -319,7 +347,9 @@ mod tests {
         };
         let report = init_checkpoint(&opts).unwrap();
         assert!(report.num_parameters > 1_000_000);
-        for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+        for f in
+            ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"]
+        {
             assert!(opts.out.join(f).is_file(), "{f} missing");
         }
         let m = Qwen2Model::load(&opts.out, Device::Cpu, DType::F32).unwrap();

@@ -102,8 +102,13 @@ pub fn sequence_logprobs(model: &Qwen2Model, batch: &LogprobBatch) -> Result<(Te
     let n = idx.size()[0];
     let flat_len = b * (t - 1);
     let h = hidden.f_narrow(1, 0, t - 1)?.f_reshape([flat_len, h_dim])?.f_index_select(0, &idx)?; // [N, H]
-    let targets =
-        batch.input_ids.f_to_device(dev)?.f_to_kind(Kind::Int64)?.f_narrow(1, 1, t - 1)?.f_reshape([-1])?.f_index_select(0, &idx)?;
+    let targets = batch
+        .input_ids
+        .f_to_device(dev)?
+        .f_to_kind(Kind::Int64)?
+        .f_narrow(1, 1, t - 1)?
+        .f_reshape([-1])?
+        .f_index_select(0, &idx)?;
     let w = model.lm_head_weight();
     let mut logps = Vec::new();
     let mut ents = Vec::new();

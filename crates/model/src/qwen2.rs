@@ -68,10 +68,8 @@ impl KvCache {
     }
 
     fn append(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
-        let slot = self
-            .layers
-            .get_mut(layer)
-            .ok_or_else(|| ModelError::Input(format!("KV cache has no layer {layer}")))?;
+        let slot =
+            self.layers.get_mut(layer).ok_or_else(|| ModelError::Input(format!("KV cache has no layer {layer}")))?;
         let (k, v) = match slot.take() {
             None => (k, v),
             Some((pk, pv)) => (Tensor::f_cat(&[pk, k], 2)?, Tensor::f_cat(&[pv, v], 2)?),
@@ -104,6 +102,19 @@ enum AttnMask {
     Causal,
     /// `[B, 1, T, S]` bool, true = attend.
     Explicit(Tensor),
+}
+
+/// What every layer of one forward call shares.
+///
+/// # Shapes
+/// `cos`, `sin`: `[B, 1, T, head_dim]` in the model dtype.
+#[derive(Clone, Copy)]
+struct Step<'a> {
+    cos: &'a Tensor,
+    sin: &'a Tensor,
+    mask: &'a AttnMask,
+    b: i64,
+    t: i64,
 }
 
 /// Qwen2 causal LM with its weights in a [`nn::VarStore`] (every weight is a trainable variable).
@@ -215,9 +226,7 @@ impl Qwen2Model {
         let has_lm_head = names.iter().any(|n| n == "lm_head.weight");
         let mut config = config;
         if config.tie_word_embeddings && has_lm_head {
-            // A tied config with an lm_head stored anyway (some exporters do this): untie on load
-            // only if the tensor is really there, exactly as transformers would ignore it. We keep
-            // the tie, so the stored copy is not needed.
+            // Some exporters store the tied head anyway; transformers ignores it, and so do we.
             tracing::debug!(dir = %dir.display(), "tied config also stores lm_head.weight; using the embedding");
         }
         if !config.tie_word_embeddings && !has_lm_head {
@@ -239,7 +248,13 @@ impl Qwen2Model {
     }
 
     /// [`Self::new_random`] with a chosen standard deviation.
-    pub fn new_random_with_std(config: &Qwen2Config, device: Device, dtype: DType, seed: u64, std: f64) -> Result<Self> {
+    pub fn new_random_with_std(
+        config: &Qwen2Config,
+        device: Device,
+        dtype: DType,
+        seed: u64,
+        std: f64,
+    ) -> Result<Self> {
         device.check_available()?;
         let mut tensors = HashMap::new();
         for (name, shape) in weight_shapes(config) {
@@ -272,9 +287,10 @@ impl Qwen2Model {
         let vs = nn::VarStore::new(device.to_tch());
         let root = vs.root();
         let mut take = |name: &str| -> Result<Tensor> {
-            let t = tensors
-                .remove(name)
-                .ok_or_else(|| ModelError::MissingTensor { dir: source_dir.clone().unwrap_or_default(), name: name.into() })?;
+            let t = tensors.remove(name).ok_or_else(|| ModelError::MissingTensor {
+                dir: source_dir.clone().unwrap_or_default(),
+                name: name.into(),
+            })?;
             let mut parts: Vec<&str> = name.split('.').collect();
             let last = parts.pop().unwrap_or(name);
             let path = parts.iter().fold(root.clone(), |p, s| p.sub(*s));
@@ -392,7 +408,8 @@ impl Qwen2Model {
         let input_ids = input_ids.f_to_device(dev)?.f_to_kind(Kind::Int64)?;
         let mask = attention_mask.f_to_device(dev)?.f_to_kind(Kind::Int64)?;
         // Positions: cumsum(mask) - 1 with padding set to 1 (transformers' generate), last T columns.
-        let pos = mask.f_cumsum(1, Kind::Int64)?.f_sub_scalar(1)?.f_masked_fill(&mask.f_eq(0)?, 1)?.f_narrow(1, past, t)?;
+        let pos =
+            mask.f_cumsum(1, Kind::Int64)?.f_sub_scalar(1)?.f_masked_fill(&mask.f_eq(0)?, 1)?.f_narrow(1, past, t)?;
         let freqs = pos.f_to_kind(Kind::Float)?.f_unsqueeze(-1)?.f_mul(&self.inv_freq)?; // [B, T, D/2]
         let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?;
         let kind = self.dtype.to_kind();
@@ -400,9 +417,10 @@ impl Qwen2Model {
         let sin = emb.f_sin()?.f_to_kind(kind)?.f_unsqueeze(1)?;
         let attn_mask = self.attention_mask(&mask, past, t)?;
 
+        let step = Step { cos: &cos, sin: &sin, mask: &attn_mask, b, t };
         let mut x = Tensor::f_embedding(&self.embed, &input_ids, -1, false, false)?;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = self.layer_forward(layer, i, &x, &cos, &sin, &attn_mask, cache.as_deref_mut(), (b, t))?;
+            x = self.layer_forward(layer, i, &x, &step, cache.as_deref_mut())?;
         }
         rms_norm(&x, &self.norm, self.config.rms_norm_eps)
     }
@@ -426,18 +444,15 @@ impl Qwen2Model {
         Ok(AttnMask::Explicit(allowed))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn layer_forward(
         &self,
         l: &Layer,
         index: usize,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
-        mask: &AttnMask,
+        step: &Step<'_>,
         cache: Option<&mut KvCache>,
-        (b, t): (i64, i64),
     ) -> Result<Tensor> {
+        let Step { cos, sin, mask, b, t } = *step;
         let c = &self.config;
         let d = c.head_dim;
         let h = rms_norm(x, &l.input_norm, c.rms_norm_eps)?;
@@ -452,11 +467,18 @@ impl Qwen2Model {
         };
         let gqa = c.num_attention_heads != c.num_key_value_heads;
         let attn = match mask {
-            AttnMask::Full => Tensor::f_scaled_dot_product_attention(&q, &k, &v, None::<&Tensor>, 0.0, false, None, gqa)?,
-            AttnMask::Causal => Tensor::f_scaled_dot_product_attention(&q, &k, &v, None::<&Tensor>, 0.0, true, None, gqa)?,
-            AttnMask::Explicit(m) => Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(m), 0.0, false, None, gqa)?,
+            AttnMask::Full => {
+                Tensor::f_scaled_dot_product_attention(&q, &k, &v, None::<&Tensor>, 0.0, false, None, gqa)?
+            }
+            AttnMask::Causal => {
+                Tensor::f_scaled_dot_product_attention(&q, &k, &v, None::<&Tensor>, 0.0, true, None, gqa)?
+            }
+            AttnMask::Explicit(m) => {
+                Tensor::f_scaled_dot_product_attention(&q, &k, &v, Some(m), 0.0, false, None, gqa)?
+            }
         };
-        let attn = attn.f_transpose(1, 2)?.f_reshape([b, t, c.num_attention_heads * d])?.f_linear(&l.o_w, None::<&Tensor>)?;
+        let attn =
+            attn.f_transpose(1, 2)?.f_reshape([b, t, c.num_attention_heads * d])?.f_linear(&l.o_w, None::<&Tensor>)?;
         let x = x.f_add(&attn)?;
         let h = rms_norm(&x, &l.post_norm, c.rms_norm_eps)?;
         let gate = h.f_linear(&l.gate_w, None::<&Tensor>)?.f_silu()?;
@@ -582,7 +604,11 @@ pub(crate) mod tests {
     fn left_padding_does_not_change_real_token_logits() {
         let m = Qwen2Model::new_random_with_std(&small_config(false), Device::Cpu, DType::F32, 2, 0.2).unwrap();
         let alone = m
-            .forward(&Tensor::from_slice(&[3i64, 1, 4]).reshape([1, 3]), &Tensor::ones([1, 3], (Kind::Int64, tch::Device::Cpu)), None)
+            .forward(
+                &Tensor::from_slice(&[3i64, 1, 4]).reshape([1, 3]),
+                &Tensor::ones([1, 3], (Kind::Int64, tch::Device::Cpu)),
+                None,
+            )
             .unwrap();
         let ids = Tensor::from_slice(&[0i64, 0, 3, 1, 4, 1, 5, 9, 2, 6]).reshape([2, 5]);
         let mask = Tensor::from_slice(&[0i64, 0, 1, 1, 1, 1, 1, 1, 1, 1]).reshape([2, 5]);
@@ -608,6 +634,26 @@ pub(crate) mod tests {
             }
             let bf = Qwen2Model::load(dir.path(), Device::Cpu, DType::BF16).unwrap();
             assert_eq!(bf.named_weights()[0].1.kind(), Kind::BFloat16);
+        }
+    }
+
+    #[test]
+    fn half_precision_forward_stays_close_to_f32() {
+        let dir = tempfile::tempdir().unwrap();
+        Qwen2Model::new_random_with_std(&small_config(true), Device::Cpu, DType::F32, 8, 0.1)
+            .unwrap()
+            .save(dir.path())
+            .unwrap();
+        let ids = Tensor::from_slice(&[0i64, 5, 6, 7, 8, 9]).reshape([2, 3]);
+        let mask = Tensor::from_slice(&[0i64, 1, 1, 1, 1, 1]).reshape([2, 3]);
+        let f32_logits =
+            Qwen2Model::load(dir.path(), Device::Cpu, DType::F32).unwrap().forward(&ids, &mask, None).unwrap();
+        for dtype in [DType::BF16, DType::F16] {
+            let m = Qwen2Model::load(dir.path(), Device::Cpu, dtype).unwrap();
+            let logits = m.forward(&ids, &mask, None).unwrap();
+            assert_eq!(logits.kind(), dtype.to_kind());
+            let d = max_abs_diff(&logits.narrow(1, 1, 2), &f32_logits.narrow(1, 1, 2));
+            assert!(d < 0.05, "{dtype}: max diff {d}");
         }
     }
 

@@ -92,7 +92,13 @@ fn qwen25_template_renders_like_transformers_apply_chat_template() {
     let tmpl = ChatTemplate::qwen25().unwrap();
     assert_eq!(expected.len(), cases.len());
     for (case, want) in cases.iter().zip(&expected) {
-        let got = tmpl.render_json(&case["messages"], case["gen"].as_bool().unwrap(), case["tools"].as_array().map(|_| &case["tools"])).unwrap();
+        let got = tmpl
+            .render_json(
+                &case["messages"],
+                case["gen"].as_bool().unwrap(),
+                case["tools"].as_array().map(|_| &case["tools"]),
+            )
+            .unwrap();
         assert_eq!(&got, want, "case {case}");
     }
 }
@@ -101,7 +107,13 @@ fn qwen25_template_renders_like_transformers_apply_chat_template() {
 fn tiny_tokenizer_and_template_match_transformers_auto_tokenizer() {
     let out = tempfile::tempdir().unwrap();
     let corpus = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
-    let opts = InitOptions { preset: Preset::Tiny, out: out.path().join("tiny"), seed: 3, dtype: DType::F32, corpus: vec![corpus] };
+    let opts = InitOptions {
+        preset: Preset::Tiny,
+        out: out.path().join("tiny"),
+        seed: 3,
+        dtype: DType::F32,
+        corpus: vec![corpus],
+    };
     init_checkpoint(&opts).unwrap();
     let texts = vec![
         "def add(a, b):\n    return a + b  # 2025-11-22".to_string(),

@@ -81,7 +81,10 @@ fn left_pad(prompts: &[Vec<u32>]) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
         .iter()
         .map(|p| std::iter::repeat_n(0i64, t - p.len()).chain(p.iter().map(|&x| i64::from(x))).collect())
         .collect();
-    let mask = prompts.iter().map(|p| std::iter::repeat_n(0i64, t - p.len()).chain(std::iter::repeat_n(1, p.len())).collect()).collect();
+    let mask = prompts
+        .iter()
+        .map(|p| std::iter::repeat_n(0i64, t - p.len()).chain(std::iter::repeat_n(1, p.len())).collect())
+        .collect();
     (ids, mask)
 }
 
@@ -125,7 +128,8 @@ fn logits_greedy_and_checkpoint_round_trip_match_transformers() {
     let out = work.path().join("out");
     std::fs::create_dir(&out).unwrap();
     common::run_python(SCRIPT, &[&spec_path, &out]);
-    let greedy: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("greedy.json")).unwrap()).unwrap();
+    let greedy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("greedy.json")).unwrap()).unwrap();
 
     for (mi, model) in models.iter().enumerate() {
         let reference = load_safetensors(&out.join(format!("logits_{mi}.safetensors")));
