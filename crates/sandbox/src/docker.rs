@@ -138,6 +138,7 @@ pub struct DockerSandbox {
     name: String,
     config: SandboxConfig,
     removed: AtomicBool,
+    session: tokio::sync::Mutex<Option<crate::session::Session>>,
 }
 
 impl std::fmt::Debug for DockerSandbox {
@@ -200,6 +201,7 @@ impl DockerSandbox {
             id,
             config: config.clone(),
             removed: AtomicBool::new(false),
+            session: tokio::sync::Mutex::new(None),
         };
         if let Err(e) =
             docker.start_container(&sandbox.id, None::<bollard::query_parameters::StartContainerOptions>).await
@@ -229,6 +231,64 @@ impl DockerSandbox {
         }
         tracing::debug!(container = %sandbox.id, image, "sandbox started");
         Ok(sandbox)
+    }
+
+    /// Runs a command over the persistent exec session (see [`crate::session`]): the same
+    /// timeout, tree kill and output cap as [`Sandbox::exec`], standard error merged into
+    /// standard output, much lower latency.
+    pub async fn exec_session(&self, request: &ExecRequest) -> Result<ExecOutput> {
+        self.check_live()?;
+        let timeout = request.timeout.unwrap_or_else(|| self.config.exec_timeout());
+        let marker = format!("{}-{}", std::process::id(), EXEC_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let workdir = request.workdir.clone().unwrap_or_else(|| self.config.workdir.clone());
+        let mut guard = self.session.lock().await;
+        if guard.is_none() {
+            let opts = CreateExecOptions {
+                cmd: Some(vec!["bash".to_string(), "-c".into(), crate::session::SERVER.into()]),
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                working_dir: Some("/".into()),
+                ..Default::default()
+            };
+            let created = self
+                .docker
+                .create_exec(&self.id, opts)
+                .await
+                .map_err(|e| SandboxError::docker("create_exec", Some(&self.id), e))?;
+            let started = self
+                .docker
+                .start_exec(
+                    &created.id,
+                    Some(StartExecOptions { detach: false, tty: false, output_capacity: Some(64 * 1024) }),
+                )
+                .await
+                .map_err(|e| SandboxError::docker("start_exec", Some(&self.id), e))?;
+            if let StartExecResults::Attached { output, input } = started {
+                *guard = Some(crate::session::Session { input, output });
+            }
+        }
+        let Some(session) = guard.as_mut() else {
+            return Err(SandboxError::DockerUnavailable { detail: "exec session did not attach".into() });
+        };
+        let result =
+            crate::session::run(session, &self.id, &marker, request, &workdir, timeout, self.config.output_limit_bytes)
+                .await;
+        match result {
+            Ok((out, timed_out)) => {
+                if timed_out {
+                    // The server may still wait on the command: kill its tree; drop the session
+                    // if it is out of step (the marker of this request is never read).
+                    self.kill_exec_tree(&marker).await;
+                    *guard = None;
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                *guard = None;
+                Err(e)
+            }
+        }
     }
 
     /// The container id.
@@ -392,6 +452,10 @@ impl Sandbox for DockerSandbox {
             self.kill_exec_tree(&marker).await;
         }
         Ok(collector.finish(exit_code, timed_out, elapsed))
+    }
+
+    async fn exec_merged(&self, request: &ExecRequest) -> Result<ExecOutput> {
+        self.exec_session(request).await
     }
 
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<()> {

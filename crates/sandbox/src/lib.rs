@@ -34,6 +34,7 @@ mod paths;
 pub mod progress;
 pub mod replay;
 mod sandbox;
+pub mod session;
 pub mod task;
 pub mod tools;
 

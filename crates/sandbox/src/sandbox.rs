@@ -82,6 +82,14 @@ pub trait Sandbox: Send + Sync {
     /// Runs a bash script; a timeout is reported in the output, not as an error.
     fn exec(&self, request: &ExecRequest) -> impl Future<Output = Result<ExecOutput>> + Send;
 
+    /// Runs a bash script with standard error merged into standard output in arrival order
+    /// (`output` and `stdout` hold it, `stderr` is empty). The default calls [`Sandbox::exec`],
+    /// whose `output` already interleaves both; [`crate::DockerSandbox`] uses its persistent
+    /// exec session ([`crate::session`]), several times faster per command.
+    fn exec_merged(&self, request: &ExecRequest) -> impl Future<Output = Result<ExecOutput>> + Send {
+        self.exec(request)
+    }
+
     /// Writes a whole file (parents created), replacing it if present.
     fn write_file(&self, path: &str, contents: &[u8]) -> impl Future<Output = Result<()>> + Send;
 

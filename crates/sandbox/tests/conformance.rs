@@ -38,6 +38,18 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn exec_merged_keeps_arrival_order() {
+                let sb = $make().await;
+                let out = sb
+                    .exec_merged(&ExecRequest::new("echo a; sleep 0.1; echo b >&2; sleep 0.1; echo c; exit 4"))
+                    .await
+                    .unwrap();
+                assert_eq!(out.output, "a\nb\nc\n");
+                assert_eq!(out.exit_code, 4);
+                sb.remove().await.unwrap();
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn workdir_and_env_apply() {
                 let sb = $make().await;
                 sb.write_file("/testbed/sub/f.txt", b"x").await.unwrap();

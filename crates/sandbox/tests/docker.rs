@@ -172,3 +172,36 @@ async fn missing_image_is_a_clear_error() {
     assert_eq!(err.kind(), "image_missing");
     assert!(err.to_string().contains("srl-swe/does-not-exist:0"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_session_is_a_fast_path_with_the_same_limits() {
+    let cfg = SandboxConfig { output_limit_bytes: 4096, ..config("session") };
+    let sb = start(&cfg).await;
+    let out = sb
+        .exec_session(
+            &ExecRequest::new("echo out; echo err >&2; pwd; echo \"$V\"; exit 3").workdir("/tmp").env("V", "it's"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 3);
+    assert_eq!(out.output, "out\nerr\n/tmp\nit's\n");
+    let out = sb.exec_session(&ExecRequest::new("printf 'no newline'")).await.unwrap();
+    assert_eq!(out.output, "no newline");
+    let out = sb.exec_session(&ExecRequest::new("echo 'héllo ✓'; printf '%s' \"$LANG\"")).await.unwrap();
+    assert_eq!(out.output, "héllo ✓\nC.UTF-8", "multi-byte scripts and the container's locale");
+    let out = sb.exec_session(&ExecRequest::new("yes | head -c 100000")).await.unwrap();
+    assert_eq!(out.truncated_bytes, 100_000 - 4096);
+    let t0 = Instant::now();
+    let out =
+        sb.exec_session(&ExecRequest::new("sleep 1000 & sleep 1000").timeout(Duration::from_secs(2))).await.unwrap();
+    assert!(out.timed_out && t0.elapsed() < Duration::from_secs(3), "{out:?} {:?}", t0.elapsed());
+    let ps = sb.exec_session(&ExecRequest::new("ps -eo args | grep -c '^sleep 1000' || true")).await.unwrap();
+    assert_eq!(ps.output.trim(), "0", "the tree is gone and the session recovers: {ps:?}");
+    let t0 = Instant::now();
+    for _ in 0..20 {
+        assert!(sb.exec_session(&ExecRequest::new("true")).await.unwrap().success());
+    }
+    eprintln!("20 session round trips: {:?}", t0.elapsed());
+    sb.remove().await.unwrap();
+    assert!(left_over(&cfg).await.is_empty());
+}

@@ -32,7 +32,10 @@ fn editor(params: &[(&str, &str)]) -> Action {
 async fn bash_session_keeps_cwd_and_exports_and_refuses_interactive_commands() {
     let task = minicalc_task().await;
     let mut tools = SweTools::new(&task.sandbox, &task.base_sha).with_bash_timeout(Duration::from_secs(2));
-    assert_eq!(tools.execute(&bash("cd minicalc && export GREETING='hello world'")).await.unwrap().observation, EMPTY_OUTPUT);
+    assert_eq!(
+        tools.execute(&bash("cd minicalc && export GREETING='hello world'")).await.unwrap().observation,
+        EMPTY_OUTPUT
+    );
     let out = tools.execute(&bash("pwd; echo $GREETING")).await.unwrap();
     assert_eq!(out.observation, "/testbed/minicalc\nhello world\n");
     assert_eq!(out.exit_code, Some(0));
@@ -42,7 +45,11 @@ async fn bash_session_keeps_cwd_and_exports_and_refuses_interactive_commands() {
     assert_eq!(out.observation, "Operation 'python' is not supported by this environment.");
     let out = tools.execute(&bash("sleep 30")).await.unwrap();
     assert!(out.timed_out);
-    assert!(out.observation.starts_with("The command 'sleep 30' was cancelled because it took more than 2 seconds."), "{}", out.observation);
+    assert!(
+        out.observation.starts_with("The command 'sleep 30' was cancelled because it took more than 2 seconds."),
+        "{}",
+        out.observation
+    );
     let out = tools.execute(&bash("ls | head -n 2; exit 3")).await.unwrap();
     assert_eq!(out.observation, "__init__.py\nerrors.py\n");
     assert_eq!(out.exit_code, Some(3));
@@ -70,19 +77,33 @@ async fn editor_observations_match_swe_agent() {
     assert_eq!(out.observation, "The path minicalc/errors.py is not an absolute path, it should start with `/`. Maybe you meant /testbed/minicalc/errors.py?\n");
     let out = tools.execute(&editor(&[("command", "view"), ("path", "/testbed/nope.py")])).await.unwrap();
     assert_eq!(out.observation, "The path /testbed/nope.py does not exist. Please provide a valid path.\n");
-    let out = tools.execute(&editor(&[("command", "str_replace"), ("path", path), ("old_str", "missing text"), ("new_str", "x")])).await.unwrap();
+    let out = tools
+        .execute(&editor(&[("command", "str_replace"), ("path", path), ("old_str", "missing text"), ("new_str", "x")]))
+        .await
+        .unwrap();
     assert_eq!(out.observation, "No replacement was performed, old_str `missing text` did not appear verbatim in /testbed/minicalc/errors.py.\n");
-    let out = tools.execute(&editor(&[("command", "str_replace"), ("path", path), ("old_str", "position"), ("new_str", "pos")])).await.unwrap();
+    let out = tools
+        .execute(&editor(&[("command", "str_replace"), ("path", path), ("old_str", "position"), ("new_str", "pos")]))
+        .await
+        .unwrap();
     assert_eq!(out.observation, "No replacement was performed. Multiple occurrences of old_str `position` in lines [7, 8, 9]. Please ensure it is unique\n");
     let out = tools
-        .execute(&editor(&[("command", "str_replace"), ("path", path), ("old_str", "        self.position = position"), ("new_str", "        self.position = position\n        self.message = message")]))
+        .execute(&editor(&[
+            ("command", "str_replace"),
+            ("path", path),
+            ("old_str", "        self.position = position"),
+            ("new_str", "        self.position = position\n        self.message = message"),
+        ]))
         .await
         .unwrap();
     assert_eq!(
         out.observation,
         "The file /testbed/minicalc/errors.py has been edited. Here's the result of running `cat -n` on a snippet of /testbed/minicalc/errors.py:\n     4\tclass CalcError(Exception):\n     5\t    \"\"\"Any error in tokenizing, parsing or evaluating an expression.\"\"\"\n     6\t\n     7\t    def __init__(self, message, position=None):\n     8\t        super().__init__(message if position is None else f\"{message} at position {position}\")\n     9\t        self.position = position\n    10\t        self.message = message\nReview the changes and make sure they are as expected. Edit the file again if necessary.\n"
     );
-    let out = tools.execute(&editor(&[("command", "insert"), ("path", path), ("insert_line", "1"), ("new_str", "# inserted")])).await.unwrap();
+    let out = tools
+        .execute(&editor(&[("command", "insert"), ("path", path), ("insert_line", "1"), ("new_str", "# inserted")]))
+        .await
+        .unwrap();
     assert_eq!(
         out.observation,
         "The file /testbed/minicalc/errors.py has been edited. Here's the result of running `cat -n` on a snippet of the edited file:\n     1\t\"\"\"Errors raised by minicalc.\"\"\"\n     2\t# inserted\n     3\t\n     4\t\n     5\tclass CalcError(Exception):\n     6\t    \"\"\"Any error in tokenizing, parsing or evaluating an expression.\"\"\"\nReview the changes and make sure they are as expected (correct indentation, no duplicate lines, etc). Edit the file again if necessary.\n"
@@ -90,10 +111,19 @@ async fn editor_observations_match_swe_agent() {
     let out = tools.execute(&editor(&[("command", "undo_edit"), ("path", path)])).await.unwrap();
     assert!(out.observation.starts_with("Last edit to /testbed/minicalc/errors.py undone successfully. Here's the result of running `cat -n` on /testbed/minicalc/errors.py:\n     1\t\"\"\"Errors raised by minicalc.\"\"\"\n     2\t\n"), "{}", out.observation);
     let out = tools.execute(&editor(&[("command", "create"), ("path", path), ("file_text", "x")])).await.unwrap();
-    assert_eq!(out.observation, "File already exists at: /testbed/minicalc/errors.py. Cannot overwrite files using command `create`.\n");
-    let out = tools.execute(&editor(&[("command", "create"), ("path", "/testbed/no/dir/x.py"), ("file_text", "x")])).await.unwrap();
+    assert_eq!(
+        out.observation,
+        "File already exists at: /testbed/minicalc/errors.py. Cannot overwrite files using command `create`.\n"
+    );
+    let out = tools
+        .execute(&editor(&[("command", "create"), ("path", "/testbed/no/dir/x.py"), ("file_text", "x")]))
+        .await
+        .unwrap();
     assert_eq!(out.observation, "The parent directory /testbed/no/dir does not exist. Please create it first.\n");
-    let out = tools.execute(&editor(&[("command", "create"), ("path", "/testbed/notes.txt"), ("file_text", "new file\n")])).await.unwrap();
+    let out = tools
+        .execute(&editor(&[("command", "create"), ("path", "/testbed/notes.txt"), ("file_text", "new file\n")]))
+        .await
+        .unwrap();
     assert_eq!(out.observation, "File created successfully at: /testbed/notes.txt\n");
     // submit: review first, then the diff (the edit above and the new file).
     let review = tools.execute(&Action::new("submit", [])).await.unwrap();
@@ -116,17 +146,41 @@ async fn editor_works_on_the_fake_sandbox() {
     let mut tools = SweTools::new(&sb, "unused");
     let out = tools.execute(&editor(&[("command", "view"), ("path", "/testbed/a.py")])).await.unwrap();
     assert_eq!(out.observation, "Here's the result of running `cat -n` on /testbed/a.py:\n     1\tdef f():\n     2\t        return 1\n     3\t\n\n");
-    let out = tools.execute(&editor(&[("command", "str_replace"), ("path", "/testbed/a.py"), ("old_str", "return 1"), ("new_str", "return 2")])).await.unwrap();
+    let out = tools
+        .execute(&editor(&[
+            ("command", "str_replace"),
+            ("path", "/testbed/a.py"),
+            ("old_str", "return 1"),
+            ("new_str", "return 2"),
+        ]))
+        .await
+        .unwrap();
     assert!(out.observation.starts_with("The file /testbed/a.py has been edited."), "{}", out.observation);
-    assert_eq!(sb.read_file("/testbed/a.py").await.unwrap(), b"def f():\n        return 2\n", "tabs expanded as SWE-agent does");
+    assert_eq!(
+        sb.read_file("/testbed/a.py").await.unwrap(),
+        b"def f():\n        return 2\n",
+        "tabs expanded as SWE-agent does"
+    );
     tools.execute(&editor(&[("command", "undo_edit"), ("path", "/testbed/a.py")])).await.unwrap();
     assert_eq!(sb.read_file("/testbed/a.py").await.unwrap(), b"def f():\n        return 1\n");
     let out = tools.execute(&editor(&[("command", "undo_edit"), ("path", "/testbed/a.py")])).await.unwrap();
     assert_eq!(out.observation, "No edit history found for /testbed/a.py.\n");
-    let out = tools.execute(&editor(&[("command", "insert"), ("path", "/testbed/a.py"), ("insert_line", "9"), ("new_str", "x")])).await.unwrap();
-    assert_eq!(out.observation, "Invalid `insert_line` parameter: 9. It should be within the range of lines of the file: [0, 3]\n");
-    let out = tools.execute(&editor(&[("command", "str_replace"), ("path", "/testbed"), ("old_str", "a"), ("new_str", "b")])).await.unwrap();
-    assert_eq!(out.observation, "The path /testbed is a directory and only the `view` command can be used on directories\n");
+    let out = tools
+        .execute(&editor(&[("command", "insert"), ("path", "/testbed/a.py"), ("insert_line", "9"), ("new_str", "x")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.observation,
+        "Invalid `insert_line` parameter: 9. It should be within the range of lines of the file: [0, 3]\n"
+    );
+    let out = tools
+        .execute(&editor(&[("command", "str_replace"), ("path", "/testbed"), ("old_str", "a"), ("new_str", "b")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.observation,
+        "The path /testbed is a directory and only the `view` command can be used on directories\n"
+    );
     let out = tools.execute(&bash("echo hi > b.txt && cat b.txt")).await.unwrap();
     assert_eq!(out.observation, "hi\n");
 }

@@ -7,7 +7,9 @@
 //! directory), `eval`s the command, and saves the state again from an `EXIT` trap, into
 //! `$SANDBOX_ROOT/tmp/.srl-swe-session/` (`$SANDBOX_ROOT` is empty in a container). Shell
 //! options, functions, aliases and non-exported variables do not carry over; `cd` and
-//! `export` do, which is what agents rely on.
+//! `export` do, which is what agents rely on. Commands go through [`crate::Sandbox::exec_merged`]
+//! (standard error merged in arrival order, as in SWE-agent's terminal; the fast session path
+//! on Docker).
 use super::{ToolOutput, EMPTY_OUTPUT};
 use crate::{ExecRequest, Result, Sandbox};
 use std::time::Duration;
@@ -99,7 +101,7 @@ impl BashSession {
             return Ok(ToolOutput { observation: msg, exit_code: None, ..ToolOutput::default() });
         }
         let request = ExecRequest::new(WRAPPER).workdir("/testbed").env("SRL_CMD", command).timeout(self.timeout);
-        let out = sandbox.exec(&request).await?;
+        let out = sandbox.exec_merged(&request).await?;
         let observation = if out.timed_out {
             format!(
                 "The command '{}' was cancelled because it took more than {} seconds. Please try a different command that completes more quickly. Note: A common source of this error is if the command is interactive or requires user input (it is impossible to receive user input in the current environment, so the command will never complete).",
