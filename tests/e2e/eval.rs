@@ -284,3 +284,32 @@ fn openai_backend_is_called_with_the_repair_prompt() {
     assert_eq!(res["reason"], "empty_patch: no_edit_blocks");
     assert_eq!(report(&out_dir)["format_error_rate"], 1.0);
 }
+
+#[test]
+fn local_tch_backend_answers_through_the_same_trait() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("tiny");
+    let init =
+        srl_swe().args(["model", "init", "--preset", "tiny", "--seed", "3", "--out"]).arg(&ckpt).output().unwrap();
+    assert!(init.status.success(), "model init failed: {}", String::from_utf8_lossy(&init.stderr));
+    let id = &shipped_ids()[0];
+    let out_dir = tmp.path().join("local");
+    ok(&[
+        "--model",
+        "local",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--max-tokens",
+        "4",
+        "--instance-id",
+        id,
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let res = &jsonl(&out_dir.join("results.jsonl"))[0];
+    assert_eq!(res["model_name_or_path"], "tiny");
+    let sample = &res["samples"][0];
+    assert!(sample["prompt_tokens"].as_u64().unwrap() > 100, "{res:#}");
+    assert!((1..=4).contains(&sample["completion_tokens"].as_u64().unwrap()), "{res:#}");
+    assert_eq!(res["resolved"], false);
+}

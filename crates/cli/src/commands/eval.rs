@@ -62,7 +62,7 @@ pub(crate) struct Args {
     /// Output folder (default `out/eval-<mode>-<model>`).
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
-    /// Instances file (JSONL of SWE-smith / SWE-bench / srl-swe task instances) or a folder of
+    /// Instances file (JSONL or parquet of SWE-smith / SWE-bench / srl-swe task instances) or a folder of
     /// environments; default: the shipped environments.
     #[arg(long)]
     pub(crate) instances: Option<PathBuf>,
@@ -129,9 +129,53 @@ pub(crate) struct Args {
     /// Per-request timeout, seconds.
     #[arg(long, default_value_t = 600)]
     pub(crate) request_timeout: u64,
-    /// Checkpoint folder for `--model local`.
+    /// Checkpoint folder for `--model local` (HF layout: config, safetensors, tokenizer).
     #[arg(long)]
     pub(crate) checkpoint: Option<PathBuf>,
+    /// Device of `--model local`: cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub(crate) device: String,
+}
+
+/// The local tch policy (`srl-model`) behind the eval backend trait: one request at a time
+/// (tch tensors are not `Sync`), chat template of the checkpoint, greedy at temperature 0.
+struct LocalBackend {
+    name: String,
+    policy: std::sync::Mutex<srl_model::Policy>,
+}
+
+impl ModelBackend for LocalBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn complete(&self, request: &srl_eval::ChatRequest) -> srl_eval::Result<srl_eval::Completion> {
+        let err =
+            |e: srl_model::ModelError| srl_eval::EvalError::Backend { backend: "local".into(), message: e.to_string() };
+        let policy = self.policy.lock().map_err(|_| srl_eval::EvalError::Backend {
+            backend: "local".into(),
+            message: "the model lock is poisoned by an earlier panic".into(),
+        })?;
+        let prompt = policy.prompt_ids(&request.messages).map_err(err)?;
+        let config = srl_model::GenerationConfig {
+            max_new_tokens: request.max_tokens as usize,
+            temperature: request.temperature,
+            seed: request.sample as u64,
+            ..srl_model::GenerationConfig::default()
+        };
+        let prompt_len = prompt.len() as u64;
+        let generation = policy.generate(&[prompt], &config).map_err(err)?.into_iter().next().ok_or_else(|| {
+            srl_eval::EvalError::Backend { backend: "local".into(), message: "no generation returned".into() }
+        })?;
+        Ok(srl_eval::Completion {
+            text: generation.text.clone().unwrap_or_default(),
+            prompt_tokens: Some(prompt_len),
+            completion_tokens: Some(generation.token_ids.len() as u64),
+            finish_reason: Some(format!("{:?}", generation.finish_reason).to_lowercase()),
+            token_ids: Some(generation.token_ids),
+            logprobs: Some(generation.logprobs),
+        })
+    }
 }
 
 struct BarReporter(indicatif::ProgressBar);
@@ -155,7 +199,8 @@ fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<
             Arc::new(ReplayBackend::from_jsonl(p)?)
         }
         ModelKind::Openai => {
-            let base_url = args.base_url.clone().context("--model openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")?;
+            let base_url =
+                args.base_url.clone().context("--model openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")?;
             let model = args.model_name.clone().context("--model openai needs --model-name")?;
             Arc::new(OpenAiBackend::new(OpenAiConfig {
                 base_url,
@@ -167,9 +212,15 @@ fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<
                 timeout_s: args.request_timeout,
             })?)
         }
-        ModelKind::Local => anyhow::bail!(
-            "--model local (the tch policy) is not wired into eval in this build yet; serve the checkpoint with an OpenAI-compatible server (vLLM, SGLang) and use --model openai"
-        ),
+        ModelKind::Local => {
+            let dir = args.checkpoint.as_ref().context("--model local needs --checkpoint <folder>")?;
+            let device: srl_model::Device = args.device.parse()?;
+            device.check_available()?;
+            let policy = srl_model::Policy::load(dir, device, srl_model::DType::F32)
+                .with_context(|| format!("loading the checkpoint {}", dir.display()))?;
+            let name = dir.file_name().map_or_else(|| "local".to_string(), |n| n.to_string_lossy().into_owned());
+            Arc::new(LocalBackend { name, policy: std::sync::Mutex::new(policy) })
+        }
     })
 }
 
