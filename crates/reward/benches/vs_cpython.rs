@@ -3,7 +3,9 @@
 //! scoring (format parsing + ratio, groups of 8 rollouts sharing one expert index) on 1 vs 2
 //! threads. Run: `source scripts/env.sh && cargo bench -p srl-reward --bench vs_cpython`.
 //!
-//! CPython times itself with `time.perf_counter` around the same loop
+//! Single-thread times are thread CPU time (CPython `time.thread_time()`, Rust
+//! `/proc/thread-self/schedstat`), best of several runs, so other load on a shared machine
+//! skews them little; batch scaling is wall time. CPython runs the same loop
 //! (`SequenceMatcher(None, a, b).ratio()` per pair); both sides sum the ratios so the work is
 //! checked to be identical.
 
@@ -162,11 +164,11 @@ import difflib, json, sys, time
 pairs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 best = None
 for _ in range(int(sys.argv[2])):
-    t = time.perf_counter()
+    t = time.thread_time()
     total = 0.0
     for a, b in pairs:
         total += difflib.SequenceMatcher(None, a, b).ratio()
-    dt = time.perf_counter() - t
+    dt = time.thread_time() - t
     best = dt if best is None else min(best, dt)
 print(json.dumps({"seconds": best, "sum": total}))
 "#;
@@ -204,16 +206,48 @@ fn best_of(reps: usize, mut f: impl FnMut() -> f64) -> (Duration, f64) {
     (best, sum)
 }
 
+/// CPU time of the calling thread (`/proc/thread-self/schedstat`, ns), so single-thread
+/// comparisons are not skewed by other processes on a shared machine.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+/// Best thread-CPU time per call of `f`, over `reps` runs of `iters` calls each (wall time
+/// where schedstat is missing). schedstat advances in scheduler ticks, so each run must last
+/// well over a tick: `iters` calls of `f` take ~100 ms or more.
+fn best_cpu_of(reps: usize, iters: u32, mut f: impl FnMut() -> f64) -> (Duration, f64) {
+    let mut best = Duration::MAX;
+    let mut sum = 0.0;
+    for _ in 0..reps {
+        let (c0, t0) = (thread_cpu(), Instant::now());
+        for _ in 0..iters {
+            sum = std::hint::black_box(f());
+        }
+        let spent = match (c0, thread_cpu()) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => t0.elapsed(),
+        };
+        best = best.min(spent / iters);
+    }
+    (best, sum)
+}
+
 fn rust_single(pairs: &[(String, String)]) -> f64 {
     pairs.iter().map(|(a, b)| SequenceMatcher::new(b).ratio(a)).sum()
 }
 
 fn compare(name: &str, pairs: &[(String, String)]) {
     let chars: usize = pairs.iter().map(|(a, b)| a.chars().count() + b.chars().count()).sum();
-    let (py_s, py_sum) = cpython(pairs, 3);
-    let (rs, rs_sum) = best_of(5, || rust_single(pairs));
+    let (py_s, py_sum) = cpython(pairs, 5);
+    let iters = if pairs.len() >= 100 { 40 } else { 1 };
+    let (rs, rs_sum) = best_cpu_of(5, iters, || rust_single(pairs));
     assert!((py_sum - rs_sum).abs() < 1e-9, "{name}: sums differ: CPython {py_sum} vs Rust {rs_sum}");
     let rs_s = rs.as_secs_f64();
+    let (build, _) =
+        best_cpu_of(5, iters * 4, || pairs.iter().map(|(_, b)| SequenceMatcher::new(b).b().len() as f64).sum());
+    let matchers: Vec<SequenceMatcher> = pairs.iter().map(|(_, b)| SequenceMatcher::new(b)).collect();
+    let (prebuilt, _) = best_cpu_of(5, iters, || pairs.iter().zip(&matchers).map(|((a, _), m)| m.ratio(a)).sum());
     println!(
         "{name:<28} {:>5} pairs, {:>5} chars/pair avg | CPython {:>8.2} ms | Rust 1 thread {:>7.2} ms | speed-up {:>6.1}x",
         pairs.len(),
@@ -221,6 +255,12 @@ fn compare(name: &str, pairs: &[(String, String)]) {
         py_s * 1e3,
         rs_s * 1e3,
         py_s / rs_s
+    );
+    println!(
+        "{:<28} index build only {:>7.2} ms | ratio with a prebuilt index {:>7.2} ms",
+        "",
+        build.as_secs_f64() * 1e3,
+        prebuilt.as_secs_f64() * 1e3
     );
 }
 
@@ -263,7 +303,7 @@ fn main() {
     let mut rng = Rng(2510_25992);
     let swe = swe_pairs(&mut rng, n);
     let math = math_pairs(&mut rng, n);
-    println!("SequenceMatcher(None, a, b).ratio(), same pairs, one process each (best of runs):");
+    println!("SequenceMatcher(None, a, b).ratio(), same pairs, one thread each, best thread-CPU time of 5 runs:");
     compare("SWE actions (50-3000 chars)", &swe);
     compare("math steps (200-2000 chars)", &math);
     println!("Batch SRL reward (parse + ratio, expert indexed once per group of 8):");

@@ -61,12 +61,14 @@ pub fn is_character_junk(c: char) -> bool {
 #[derive(Debug, Clone)]
 pub struct SequenceMatcher {
     b: Vec<char>,
-    /// `b2j` values: ascending positions in `b`, one list per indexed character.
-    lists: Vec<Vec<u32>>,
-    /// Slot in `lists` of each ASCII character ([`NO_SLOT`] if not indexed).
+    /// `b2j` as one flat table: the ascending positions in `b` of the character in slot `s`
+    /// are `positions[offsets[s]..offsets[s + 1]]`.
+    offsets: Vec<u32>,
+    positions: Vec<u32>,
+    /// Slot of each ASCII character ([`NO_SLOT`] if not indexed).
     ascii: [u32; 128],
-    /// Slot of each non-ASCII indexed character.
-    other: HashMap<char, u32>,
+    /// Slots of indexed non-ASCII characters, sorted by character.
+    other: Vec<(char, u32)>,
     /// `b[j]` is junk (`isbjunk(b[j])`), per position of `b`.
     b_junk: Vec<bool>,
     any_junk: bool,
@@ -84,25 +86,37 @@ struct Region {
 }
 
 /// Reusable scratch space for [`SequenceMatcher::find_longest_match`]: CPython's `j2len` dicts as
-/// two arrays of (row stamp, length) pairs. A row's entries are valid only if their stamp is
-/// that row's; the stamp grows monotonically, so nothing is ever cleared.
+/// two arrays (even and odd rows) of `row stamp << 32 | length`, indexed by `j + 1`. An entry
+/// is valid only if its stamp is the previous row's; stamps grow monotonically (`row` is the
+/// next free base), so nothing is cleared between rows or calls. `start` caches, per slot and per call, where positions ≥ `blo` begin.
 struct Scratch {
-    stamp: [Vec<u32>; 2],
-    len: [Vec<u32>; 2],
+    even: Vec<u64>,
+    odd: Vec<u64>,
     row: u32,
+    call: u32,
+    start_call: Vec<u32>,
+    start: Vec<u32>,
 }
 
 impl Scratch {
-    fn new(lb: usize) -> Self {
-        Self { stamp: [vec![0; lb], vec![0; lb]], len: [vec![0; lb], vec![0; lb]], row: 0 }
+    fn new(lb: usize, slots: usize) -> Self {
+        Self {
+            even: vec![0; lb + 1],
+            odd: vec![0; lb + 1],
+            row: 0,
+            call: 0,
+            start_call: vec![0; slots],
+            start: vec![0; slots],
+        }
     }
 
-    /// Clears all stamps (only before the row counter would overflow).
+    /// Clears all stamps (only before a counter would overflow).
     fn reset(&mut self) {
-        for v in &mut self.stamp {
-            v.fill(0);
-        }
+        self.even.fill(0);
+        self.odd.fill(0);
+        self.start_call.fill(0);
         self.row = 0;
+        self.call = 0;
     }
 }
 
@@ -120,26 +134,30 @@ impl SequenceMatcher {
     /// Indexes a sequence of code points (CPython's `__chain_b`).
     pub fn from_chars(b: Vec<char>, options: MatcherOptions) -> Self {
         let n = b.len();
-        // b2j in first-occurrence order, positions ascending.
-        let mut slot_of: HashMap<char, usize> = HashMap::new();
+        // Provisional slot per distinct character, in first-occurrence order, with counts.
+        let mut ascii_slot = [NO_SLOT; 128];
+        let mut other_slot: HashMap<char, u32> = HashMap::new();
         let mut keys: Vec<char> = Vec::new();
-        let mut lists: Vec<Vec<u32>> = Vec::new();
-        for (j, &c) in b.iter().enumerate() {
-            let slot = *slot_of.entry(c).or_insert_with(|| {
+        let mut counts: Vec<u32> = Vec::new();
+        let mut b_slots: Vec<u32> = Vec::with_capacity(n);
+        for &c in &b {
+            let entry =
+                if (c as u32) < 128 { &mut ascii_slot[c as usize] } else { other_slot.entry(c).or_insert(NO_SLOT) };
+            if *entry == NO_SLOT {
+                *entry = keys.len() as u32;
                 keys.push(c);
-                lists.push(Vec::new());
-                lists.len() - 1
-            });
-            // Positions fit in u32: inputs are model outputs and actions, far below 4 G chars.
-            lists[slot].push(j as u32);
+                counts.push(0);
+            }
+            counts[*entry as usize] += 1;
+            b_slots.push(*entry);
         }
         let mut keep = vec![true; keys.len()];
-        let mut junk_chars: Vec<char> = Vec::new();
+        let mut any_junk = false;
         if let Some(isjunk) = options.isjunk {
             for (s, &c) in keys.iter().enumerate() {
                 if isjunk(c) {
                     keep[s] = false;
-                    junk_chars.push(c);
+                    any_junk = true;
                 }
             }
         }
@@ -147,34 +165,56 @@ impl SequenceMatcher {
         if options.autojunk && n >= 200 {
             let ntest = n / 100 + 1;
             for (s, &c) in keys.iter().enumerate() {
-                if keep[s] && lists[s].len() > ntest {
+                if keep[s] && counts[s] as usize > ntest {
                     keep[s] = false;
                     popular.push(c);
                 }
             }
         }
         popular.sort_unstable();
-        let b_junk: Vec<bool> = match options.isjunk {
-            Some(isjunk) => b.iter().map(|&c| isjunk(c)).collect(),
-            None => vec![false; n],
-        };
-        let any_junk = !junk_chars.is_empty();
-        let mut ascii = [NO_SLOT; 128];
-        let mut other = HashMap::new();
-        let mut kept_lists = Vec::new();
-        for ((c, list), keep) in keys.into_iter().zip(lists).zip(keep) {
-            if !keep {
-                continue;
-            }
-            let slot = kept_lists.len() as u32;
-            kept_lists.push(list);
-            if (c as u32) < 128 {
-                ascii[c as usize] = slot;
-            } else {
-                other.insert(c, slot);
+        // Final slots: kept characters only, positions in one flat table (CSR).
+        let mut final_slot = vec![NO_SLOT; keys.len()];
+        let mut offsets = vec![0u32];
+        for (s, &k) in keep.iter().enumerate() {
+            if k {
+                final_slot[s] = (offsets.len() - 1) as u32;
+                let last = offsets[offsets.len() - 1];
+                offsets.push(last + counts[s]);
             }
         }
-        Self { b, lists: kept_lists, ascii, other, b_junk, any_junk, popular }
+        let mut fill: Vec<u32> = offsets[..offsets.len() - 1].to_vec();
+        let mut positions = vec![0u32; offsets[offsets.len() - 1] as usize];
+        for (j, &s) in b_slots.iter().enumerate() {
+            let f = final_slot[s as usize];
+            if f != NO_SLOT {
+                // Positions fit in u32: inputs are model outputs and actions, far below 4 G chars.
+                positions[fill[f as usize] as usize] = j as u32;
+                fill[f as usize] += 1;
+            }
+        }
+        let mut ascii = [NO_SLOT; 128];
+        for (c, slot) in ascii_slot.iter().enumerate() {
+            if *slot != NO_SLOT {
+                ascii[c] = final_slot[*slot as usize];
+            }
+        }
+        let mut other: Vec<(char, u32)> = other_slot
+            .into_iter()
+            .filter_map(|(c, s)| {
+                let f = final_slot[s as usize];
+                (f != NO_SLOT).then_some((c, f))
+            })
+            .collect();
+        other.sort_unstable();
+        let b_junk: Vec<bool> = match options.isjunk {
+            Some(isjunk) => b.iter().map(|&c| isjunk(c)).collect(),
+            None => Vec::new(),
+        };
+        Self { b, offsets, positions, ascii, other, b_junk, any_junk, popular }
+    }
+
+    fn slot_count(&self) -> usize {
+        self.offsets.len() - 1
     }
 
     /// The indexed sequence `b`.
@@ -191,7 +231,7 @@ impl SequenceMatcher {
         if (c as u32) < 128 {
             self.ascii[c as usize]
         } else {
-            self.other.get(&c).copied().unwrap_or(NO_SLOT)
+            self.other.binary_search_by_key(&c, |&(k, _)| k).map_or(NO_SLOT, |i| self.other[i].1)
         }
     }
 
@@ -240,12 +280,22 @@ impl SequenceMatcher {
         let ahi = ahi.min(a.len());
         let bhi = bhi.min(self.b.len());
         let slots = self.slots_of(a);
-        let mut scratch = Scratch::new(self.b.len());
+        let mut scratch = Scratch::new(self.b.len(), self.slot_count());
         self.longest(a, &slots, &mut scratch, Region { alo: alo.min(ahi), ahi, blo: blo.min(bhi), bhi })
     }
 
-    fn slots_of(&self, a: &[char]) -> Vec<u32> {
-        a.iter().map(|&c| self.slot(c)).collect()
+    /// The rows of `a` whose character is indexed, as (position in `a`, slot). Rows of
+    /// absent, junk or popular characters never match in the main loop, so they are skipped
+    /// outright (the row stamps are derived from positions, so skipping keeps CPython's
+    /// "`j2len` of the previous row" semantics).
+    fn slots_of(&self, a: &[char]) -> Vec<(u32, u32)> {
+        a.iter()
+            .enumerate()
+            .filter_map(|(i, &c)| {
+                let s = self.slot(c);
+                (s != NO_SLOT).then_some((i as u32, s))
+            })
+            .collect()
     }
 
     /// The unsorted, unmerged blocks found by CPython's region stack.
@@ -256,7 +306,7 @@ impl SequenceMatcher {
             return blocks;
         }
         let slots = self.slots_of(a);
-        let mut scratch = Scratch::new(lb);
+        let mut scratch = Scratch::new(lb, self.slot_count());
         let mut queue = vec![Region { alo: 0, ahi: la, blo: 0, bhi: lb }];
         while let Some(r) = queue.pop() {
             let m = self.longest(a, &slots, &mut scratch, r);
@@ -274,38 +324,47 @@ impl SequenceMatcher {
     }
 
     /// CPython's `find_longest_match` body over the region `a[alo..ahi]` × `b[blo..bhi]`.
-    fn longest(&self, a: &[char], slots: &[u32], scratch: &mut Scratch, region: Region) -> Match {
+    fn longest(&self, a: &[char], rows: &[(u32, u32)], scratch: &mut Scratch, region: Region) -> Match {
         let Region { alo, ahi, blo, bhi } = region;
         let b = &self.b;
         let (mut besti, mut bestj, mut bestsize) = (alo, blo, 0usize);
-        if u64::from(scratch.row) + (ahi - alo) as u64 + 2 >= u64::from(u32::MAX) {
+        if u64::from(scratch.row) + ahi as u64 + 2 >= u64::from(u32::MAX) || scratch.call == u32::MAX {
             scratch.reset();
         }
-        // Skip one stamp so the previous call's last row is not taken for this call's
-        // previous row (CPython starts each call with an empty `j2len`).
-        scratch.row += 1;
-        for (i, &slot) in slots.iter().enumerate().take(ahi).skip(alo) {
-            // Row stamps start at 1 so the zero-initialised arrays never look valid.
-            scratch.row += 1;
-            let row = scratch.row;
-            let cur = (row & 1) as usize;
-            let prev = cur ^ 1;
-            if slot == NO_SLOT {
-                continue;
+        // Row i of this call has stamp base + 1 + i; every stamp of earlier calls is below
+        // base + 1 + alo, so this call starts with an empty `j2len` as in CPython.
+        let base = scratch.row;
+        scratch.row = base + ahi as u32 + 2;
+        scratch.call += 1;
+        let call = scratch.call;
+        let Scratch { even, odd, start_call, start, .. } = scratch;
+        let (offsets, positions) = (&self.offsets[..], &self.positions[..]);
+        let first = rows.partition_point(|&(i, _)| (i as usize) < alo);
+        let last = rows.partition_point(|&(i, _)| (i as usize) < ahi);
+        for &(i, slot) in &rows[first..last] {
+            let r = base + 1 + i;
+            let s = slot as usize;
+            let list = &positions[offsets[s] as usize..offsets[s + 1] as usize];
+            if start_call[s] != call {
+                start_call[s] = call;
+                start[s] = list.partition_point(|&j| (j as usize) < blo) as u32;
             }
-            let list = &self.lists[slot as usize];
-            let start = list.partition_point(|&j| (j as usize) < blo);
-            for &j in &list[start..] {
+            let (cur, prev) = if r & 1 == 0 { (&mut *even, &*odd) } else { (&mut *odd, &*even) };
+            let prev_stamp = u64::from(r - 1);
+            let stamp = u64::from(r) << 32;
+            for &j in &list[start[s] as usize..] {
                 let j = j as usize;
                 if j >= bhi {
                     break;
                 }
-                // k = j2len.get(j - 1, 0) + 1, j2len being the previous row's dict.
-                let k = if j > 0 && scratch.stamp[prev][j - 1] == row - 1 { scratch.len[prev][j - 1] + 1 } else { 1 };
-                scratch.stamp[cur][j] = row;
-                scratch.len[cur][j] = k;
+                // k = j2len.get(j - 1, 0) + 1, j2len being the previous row's dict; entry j of
+                // the arrays holds position j - 1.
+                let p = prev[j];
+                let k = if p >> 32 == prev_stamp { (p & 0xFFFF_FFFF) + 1 } else { 1 };
+                cur[j + 1] = stamp | k;
                 let k = k as usize;
                 if k > bestsize {
+                    let i = i as usize;
                     besti = i + 1 - k;
                     bestj = j + 1 - k;
                     bestsize = k;
