@@ -4,7 +4,8 @@ use crate::common::{repo_root, srl_swe};
 use std::process::Command;
 
 fn summary(stdout: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(stdout).unwrap_or_else(|e| panic!("summary JSON on stdout: {e}: {}", String::from_utf8_lossy(stdout)))
+    serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("summary JSON on stdout: {e}: {}", String::from_utf8_lossy(stdout)))
 }
 
 #[test]
@@ -28,7 +29,9 @@ fn shipped_expert_trajectories_replay_and_resolve() {
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.last().unwrap()["type"], "replay_result");
         assert_eq!(lines.len(), row["num_steps"].as_u64().unwrap() as usize + 1);
-        assert!(lines[..lines.len() - 1].iter().all(|l| l["type"] == "replay_step" && l["similarity"].as_f64().unwrap() > 0.9));
+        assert!(lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l["type"] == "replay_step" && l["similarity"].as_f64().unwrap() > 0.9));
     }
     assert!(out_dir.path().join("summary.json").is_file());
 }
@@ -43,7 +46,12 @@ fn rendered_tool_split_samples_replay() {
     assert!(copy.success());
     let python = std::env::var("SRL_SWE_PYTHON").unwrap_or_else(|_| "python3".into());
     let gen = Command::new(&python).arg(scratch.path().join("datasets/make_samples.py")).output().unwrap();
-    assert!(gen.status.success(), "{} datasets/make_samples.py failed (run bash scripts/setup.sh for the venv with pyarrow): {}", python, String::from_utf8_lossy(&gen.stderr));
+    assert!(
+        gen.status.success(),
+        "{} datasets/make_samples.py failed (run bash scripts/setup.sh for the venv with pyarrow): {}",
+        python,
+        String::from_utf8_lossy(&gen.stderr)
+    );
     let tool = scratch.path().join("datasets/swe-smith/jsonl/tool.jsonl");
     let out_dir = scratch.path().join("out");
     let out = srl_swe()
@@ -96,7 +104,12 @@ fn unresolved_trajectories_exit_1_and_bad_input_exits_2() {
         "model": "m", "resolved": true, "problem_statement": "p", "steps": [], "patch": ""
     });
     std::fs::write(specs.join("unknown.json"), unknown.to_string()).unwrap();
-    let out = srl_swe().arg("replay").arg(&specs).arg("--strict").arg("--out").arg(dir.path().join("out3")).output().unwrap();
+    let out =
+        srl_swe().arg("replay").arg(&specs).arg("--strict").arg("--out").arg(dir.path().join("out3")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("name tasks missing from environments"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("name tasks missing from environments"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

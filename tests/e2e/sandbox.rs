@@ -28,7 +28,18 @@ fn build_is_idempotent_and_quick_when_images_exist() {
         let label = docker(&["image", "inspect", image, "--format", "{{index .Config.Labels \"srl-swe.env-hash\"}}"]);
         assert_eq!(label, o["hash"].as_str().unwrap());
         // The SWE-smith layout: main plus one branch per task.
-        let branches = docker(&["run", "--rm", "--network", "none", image, "git", "-C", "/testbed", "branch", "--format=%(refname:short)"]);
+        let branches = docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            image,
+            "git",
+            "-C",
+            "/testbed",
+            "branch",
+            "--format=%(refname:short)",
+        ]);
         assert_eq!(branches.lines().count(), 4, "{branches}");
         assert!(branches.lines().any(|b| b == "main"));
     }
@@ -39,7 +50,19 @@ fn gc_removes_containers_left_by_a_crashed_run() {
     let run = format!("e2e-gc-{}", std::process::id());
     let base = std::env::var("SRL_SWE_BASE_IMAGE").unwrap_or_else(|_| "srl-swe/base:1".into());
     let label = format!("srl-swe.run={run}");
-    let id = docker(&["run", "-d", "--network", "none", "--label", "srl-swe=1", "--label", &label, &base, "sleep", "infinity"]);
+    let id = docker(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--label",
+        "srl-swe=1",
+        "--label",
+        &label,
+        &base,
+        "sleep",
+        "infinity",
+    ]);
     let out = srl_swe().args(["sandbox", "gc", "--run", &run]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), id);

@@ -108,7 +108,11 @@ fn read_trajectories(file: &Path) -> anyhow::Result<Vec<ReplayTrajectory>> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let inputs = if args.inputs.is_empty() { vec![PathBuf::from("datasets/swe-smith/jsonl/tool.jsonl")] } else { args.inputs.clone() };
+    let inputs = if args.inputs.is_empty() {
+        vec![PathBuf::from("datasets/swe-smith/jsonl/tool.jsonl")]
+    } else {
+        args.inputs.clone()
+    };
     let mut files = Vec::new();
     for input in &inputs {
         collect_files(input, &mut files)?;
@@ -199,7 +203,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     if results.is_empty() {
-        anyhow::bail!("no trajectory to replay (inputs: {})", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "no trajectory to replay (inputs: {})",
+            inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(if resolved == results.len() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -76,9 +76,13 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     only: args.only,
                 };
                 let progress = BarProgress::new();
-                let outcomes =
-                    srl_sandbox::environments::ensure_environment_images(&docker, &args.environments, &options, &progress)
-                        .await?;
+                let outcomes = srl_sandbox::environments::ensure_environment_images(
+                    &docker,
+                    &args.environments,
+                    &options,
+                    &progress,
+                )
+                .await?;
                 for o in &outcomes {
                     let what = if o.built { "built" } else { "up to date" };
                     eprintln!("[sandbox] {} {} ({what})", o.environment, o.image);
