@@ -5,6 +5,7 @@ mod eval;
 mod model;
 mod prepare;
 mod replay;
+mod reward;
 mod sandbox;
 
 #[test]

@@ -1,10 +1,125 @@
-//! `srl-swe reward`.
+//! `srl-swe reward`: scores JSONL lines with the SRL reward (paper §4.2), the math answer reward
+//! (Qwen2.5-Math grading) or, with `--raw`, plain CPython `difflib.SequenceMatcher` ratios. The
+//! record formats are documented in `srl_reward::protocol`; scoring uses all cores.
+use anyhow::Context;
+use srl_core::io::{jsonl_lines, AtomicFile};
+use srl_reward::protocol::{parse_request, score_lines, Mode, Response, ScoreOptions};
+use srl_reward::{Comparison, GraderOptions, MathAnswerReward, Progress, RewardError, SrlConfig};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Options of `srl-swe reward`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// JSONL input (`-` for stdin). Lines: {"output", "expert", "kind": "swe"|"math"} (SRL),
+    /// {"output", "answer"} (math answer), or with --raw {"a", "b"}.
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Where to write the JSONL results (atomically); stdout if absent.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Plain SequenceMatcher ratios of {"a", "b"} lines: {"ratio": r}.
+    #[arg(long)]
+    raw: bool,
+    /// Turn CPython's autojunk heuristic off (SRL and raw ratios).
+    #[arg(long)]
+    no_autojunk: bool,
+    /// Compare SWE actions as written instead of re-rendered canonically.
+    #[arg(long)]
+    as_written: bool,
+    /// Stop at the first bad line instead of writing an error record for it.
+    #[arg(long)]
+    strict: bool,
+    /// Math answer reward of a correct answer.
+    #[arg(long, default_value_t = 1.0)]
+    correct_reward: f64,
+    /// Math answer reward of a wrong or missing answer.
+    #[arg(long, default_value_t = 0.0)]
+    wrong_reward: f64,
+}
 
-pub(crate) fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`srl-swe reward` is not available in this build yet")
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+/// Non-blank input lines as (1-based line number, text).
+fn read_lines(input: &Path) -> anyhow::Result<Vec<(usize, String)>> {
+    if input.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+        return Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l.to_string()))
+            .collect());
+    }
+    let mut lines = Vec::new();
+    for item in jsonl_lines(input)? {
+        lines.push(item?);
+    }
+    Ok(lines)
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let source = args.input.display().to_string();
+    let lines = read_lines(&args.input)?;
+    let mode = if args.raw { Mode::Raw } else { Mode::Reward };
+    let mut requests = Vec::with_capacity(lines.len());
+    for (line, text) in &lines {
+        let parsed = parse_request(*line, text, mode);
+        if args.strict {
+            match &parsed {
+                Err(RewardError::BadRequest { line, message, .. }) => anyhow::bail!("{source}:{line}: {message}"),
+                Err(e) => anyhow::bail!("{source}: {e}"),
+                Ok(_) => {}
+            }
+        }
+        requests.push(parsed);
+    }
+    let bad = requests.iter().filter(|r| r.is_err()).count();
+    let options = ScoreOptions {
+        srl: SrlConfig {
+            comparison: if args.as_written { Comparison::AsWritten } else { Comparison::Canonical },
+            autojunk: !args.no_autojunk,
+        },
+        answer: MathAnswerReward {
+            correct: args.correct_reward,
+            wrong: args.wrong_reward,
+            grader: GraderOptions::default(),
+        },
+    };
+    let bar = Bar(crate::progress::bar(requests.len() as u64, "scoring"));
+    let responses = score_lines(&requests, &options, &bar);
+    bar.0.finish_and_clear();
+
+    let format_errors = responses.iter().filter(|r| matches!(r, Response::Srl { format_ok: false, .. })).count();
+    match &args.output {
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            for r in &responses {
+                file.write_json_line(r)?;
+            }
+            file.commit()?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            for r in &responses {
+                serde_json::to_writer(&mut out, r)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
+    }
+    tracing::info!(lines = responses.len(), bad_lines = bad, format_errors, "scored {source}");
+    if bad > 0 {
+        tracing::warn!("{bad} bad line(s) in {source} written as error records (use --strict to stop instead)");
+    }
+    Ok(ExitCode::SUCCESS)
 }
