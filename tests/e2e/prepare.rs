@@ -348,7 +348,8 @@ fn bad_input_is_skipped_and_counted() {
     assert_eq!(instances(&out.join("train.jsonl")).len(), 1);
     let log = String::from_utf8_lossy(&res.stderr);
     assert!(
-        log.contains("tool-00000-of-00002.jsonl row 4") && log.contains("messages[1].tool_calls[0].function.arguments"),
+        log.contains("tool-00000-of-00002.jsonl line 5")
+            && log.contains("messages[1].tool_calls[0].function.arguments"),
         "{log}"
     );
     assert!(log.contains("tool-00001-of-00002.parquet") && log.contains("bad_parquet"), "{log}");
@@ -365,7 +366,7 @@ fn strict_fails_on_the_first_bad_record_and_leaves_no_output() {
     let res = run(&[s(&input), "--out", s(&out), "--strict"]);
     assert_eq!(res.status.code(), Some(2));
     let err = String::from_utf8_lossy(&res.stderr);
-    assert!(err.contains("tool-00000-of-00002.jsonl row 1: field line: malformed_json"), "{err}");
+    assert!(err.contains("tool-00000-of-00002.jsonl line 2: field line: malformed_json"), "{err}");
     let left: Vec<PathBuf> =
         std::fs::read_dir(&out).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
     assert!(left.is_empty(), "no partial output: {left:?}");
@@ -532,5 +533,5 @@ fn math_bad_rows_are_counted() {
     assert_eq!(skipped(&stats(&out)), reasons(&[("malformed_json", 1), ("missing_column", 1)]));
     let res = run(&["--math", s(&input), "--out", s(&out), "--strict"]);
     assert_eq!(res.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&res.stderr).contains("s1k.jsonl row 1: field deepseek_attempt: missing_column"));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("s1k.jsonl line 2: field deepseek_attempt: missing_column"));
 }

@@ -81,7 +81,8 @@ impl Issue {
     }
 }
 
-/// Where a record lives: file and 0-based row (line index for JSONL; none for `.traj`).
+/// Where a record lives: file and 0-based row (line index for JSONL; none for `.traj`). Shown as
+/// `file row N` (parquet) or `file line N+1` (JSONL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// The file.
@@ -92,7 +93,10 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let jsonl = self.path.extension().is_some_and(|e| e == "jsonl");
         match self.row {
+            // Text files are named by 1-based line, as editors show them.
+            Some(r) if jsonl => write!(f, "{} line {}", self.path.display(), r + 1),
             Some(r) => write!(f, "{} row {}", self.path.display(), r),
             None => write!(f, "{}", self.path.display()),
         }
@@ -172,3 +176,21 @@ impl TrajectoryError {
 
 /// Result alias of `srl-trajectory`.
 pub type Result<T> = std::result::Result<T, TrajectoryError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_name_rows_and_lines() {
+        let p = |path: &str, row| Location { path: PathBuf::from(path), row }.to_string();
+        assert_eq!(p("d/tool-00000-of-00008.parquet", Some(3)), "d/tool-00000-of-00008.parquet row 3");
+        assert_eq!(p("d/tool.jsonl", Some(3)), "d/tool.jsonl line 4");
+        assert_eq!(p("r/i/i.traj", None), "r/i/i.traj");
+        let e = TrajectoryError::record(
+            Location { path: PathBuf::from("a.jsonl"), row: Some(0) },
+            Issue::new(IssueKind::BadArguments, "messages[2].tool_calls", "not JSON"),
+        );
+        assert_eq!(e.to_string(), "a.jsonl line 1: field messages[2].tool_calls: bad_arguments: not JSON");
+    }
+}
