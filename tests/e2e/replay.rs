@@ -113,3 +113,33 @@ fn unresolved_trajectories_exit_1_and_bad_input_exits_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn ctrl_c_removes_the_containers_of_the_run() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut child = srl_swe()
+        .args(["replay", "datasets/swe-smith-src", "--jobs", "2", "--out"])
+        .arg(out_dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!("{}-", child.id());
+    let runs = || {
+        let out = Command::new("docker")
+            .args(["ps", "-a", "--filter", "label=srl-swe=1", "--format", "{{.Label \"srl-swe.run\"}}"])
+            .output()
+            .expect("the docker CLI (tests only)");
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(&prefix)).count()
+    };
+    let t0 = std::time::Instant::now();
+    while runs() == 0 {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(60), "replay never started a container");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(runs(), 0, "no container of the interrupted run is left");
+}

@@ -33,6 +33,9 @@ pub struct SandboxConfig {
     pub workdir: String,
     /// Run id written in the `srl-swe.run` label (defaults to `<pid>-<start time>`).
     pub run_id: Option<String>,
+    /// Pull a task image that is missing locally (machines with a registry, e.g. SWE-smith's
+    /// `swebench/swesmith.*` images). Off by default: without a registry the pull only waits.
+    pub pull_missing: bool,
 }
 
 impl Default for SandboxConfig {
@@ -45,6 +48,7 @@ impl Default for SandboxConfig {
             output_limit_bytes: DEFAULT_OUTPUT_LIMIT_BYTES,
             workdir: "/testbed".to_string(),
             run_id: None,
+            pull_missing: false,
         }
     }
 }

@@ -86,13 +86,44 @@ pub async fn remove_live_containers() -> usize {
     n
 }
 
-/// Spawns a task that, on Ctrl-C, removes the live containers and exits with code 130.
-/// Call once from inside a tokio runtime.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+fn run_ids() -> &'static Mutex<std::collections::HashSet<String>> {
+    static IDS: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    IDS.get_or_init(|| Mutex::new(std::collections::HashSet::new()))
+}
+
+/// Removes every container of this process: the live ones, then (twice, to catch creations
+/// in flight) every container labelled with a run id this process used. New containers are
+/// refused from the first call on. Returns how many were removed.
+pub async fn shutdown_cleanup() -> usize {
+    STOPPING.store(true, Ordering::SeqCst);
+    let mut n = remove_live_containers().await;
+    let ids: Vec<String> = run_ids().lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
+    if let Ok(docker) = connect().await {
+        for _ in 0..2 {
+            for id in &ids {
+                n += gc(&docker, Some(id)).await.map(|v| v.len()).unwrap_or(0);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    n
+}
+
+/// Whether [`shutdown_cleanup`] has started (e.g. after Ctrl-C): batch drivers should stop and
+/// let it finish instead of reporting the failures it causes.
+pub fn shutting_down() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
+/// Spawns a task that, on Ctrl-C, removes this process's containers ([`shutdown_cleanup`])
+/// and exits with code 130. Call once from inside a tokio runtime.
 pub fn install_ctrl_c_cleanup() {
     tokio::spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
-            let n = remove_live_containers().await;
-            tracing::warn!(removed = n, "interrupted: removed live sandbox containers");
+            let n = shutdown_cleanup().await;
+            tracing::warn!(removed = n, "interrupted: removed the sandbox containers of this run");
             std::process::exit(130);
         }
     });
@@ -162,6 +193,9 @@ impl DockerSandbox {
             return Err(SandboxError::ImageMissing { image: image.to_string(), instance: None });
         }
         let run_id = config.run_id();
+        if let Ok(mut ids) = run_ids().lock() {
+            ids.insert(run_id.clone());
+        }
         let labels = HashMap::from([(LABEL.to_string(), "1".to_string()), (RUN_LABEL.to_string(), run_id)]);
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
@@ -194,6 +228,10 @@ impl DockerSandbox {
             .await
             .map_err(|e| SandboxError::docker("create_container", None, e))?;
         let id = created.id;
+        if STOPPING.load(Ordering::SeqCst) {
+            force_remove(docker, &id).await?;
+            return Err(SandboxError::Removed { name: format!("docker:{id} (shutting down)") });
+        }
         register(&id, docker);
         let sandbox = Self {
             docker: docker.clone(),

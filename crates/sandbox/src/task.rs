@@ -18,7 +18,9 @@ pub struct TaskEnv<S> {
 /// Starts the task's image (it must exist locally) and checks out its state.
 pub async fn start_task(instance: &TaskInstance, config: &SandboxConfig) -> Result<TaskEnv<DockerSandbox>> {
     let docker = crate::docker::connect().await?;
-    if !crate::docker::image_exists(&docker, &instance.image_name).await? {
+    if !crate::docker::image_exists(&docker, &instance.image_name).await?
+        && !(config.pull_missing && pull(&docker, &instance.image_name).await)
+    {
         return Err(SandboxError::ImageMissing {
             image: instance.image_name.clone(),
             instance: Some(instance.instance_id.clone()),
@@ -26,6 +28,20 @@ pub async fn start_task(instance: &TaskInstance, config: &SandboxConfig) -> Resu
     }
     let sandbox = DockerSandbox::start_with(&docker, &instance.image_name, config).await?;
     prepare_task(sandbox, instance).await
+}
+
+/// Pulls an image from its registry; false when that fails.
+async fn pull(docker: &bollard::Docker, image: &str) -> bool {
+    use futures_util::StreamExt;
+    let opts = bollard::query_parameters::CreateImageOptionsBuilder::default().from_image(image).build();
+    let mut stream = docker.create_image(Some(opts), None, None);
+    while let Some(item) = stream.next().await {
+        if let Err(e) = item {
+            tracing::warn!(image, error = %e, "pull failed");
+            return false;
+        }
+    }
+    crate::docker::image_exists(docker, image).await.unwrap_or(false)
 }
 
 /// Checks out the task state in an already started sandbox whose `/testbed` is a git repo.

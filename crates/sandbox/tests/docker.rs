@@ -205,3 +205,24 @@ async fn exec_session_is_a_fast_path_with_the_same_limits() {
     sb.remove().await.unwrap();
     assert!(left_over(&cfg).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_instance_without_its_image_names_the_image() {
+    let inst: srl_core::TaskInstance = serde_json::from_value(serde_json::json!({
+        "instance_id": "luozhouyang__python-string-similarity.115acaac.func_pm_remove_cond__gch4emzr",
+        "repo": "swesmith/luozhouyang__python-string-similarity.115acaac",
+        "base_commit": "luozhouyang__python-string-similarity.115acaac.func_pm_remove_cond__gch4emzr",
+        "image_name": "swesmith.x86_64.luozhouyang__python-string-similarity.115acaac",
+        "problem_statement": "p", "patch": "", "patch_is_bug": true,
+        "FAIL_TO_PASS": ["tests/test_a.py::t"], "PASS_TO_PASS": []
+    }))
+    .unwrap();
+    let err = srl_sandbox::start_task(&inst, &config("upstream")).await.unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.kind(), "image_missing");
+    assert!(text.contains("swesmith.x86_64.luozhouyang__python-string-similarity.115acaac"), "{text}");
+    assert!(
+        text.contains("needed by luozhouyang__python-string-similarity.115acaac.func_pm_remove_cond__gch4emzr"),
+        "{text}"
+    );
+}

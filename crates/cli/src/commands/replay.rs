@@ -147,6 +147,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         srl_sandbox::docker::install_ctrl_c_cleanup();
         replay::replay_many(&items, &config, args.jobs, &scorer, &progress).await
     });
+    if srl_sandbox::docker::shutting_down() {
+        // Ctrl-C: the handler removes the containers and exits with 130; finish its work here
+        // too in case the batch ended first, and write nothing.
+        rt.block_on(srl_sandbox::docker::shutdown_cleanup());
+        eprintln!("[replay] interrupted");
+        return Ok(ExitCode::from(130));
+    }
     let mut rows = Vec::new();
     for r in &results {
         let path = args.out.join(format!("{}.jsonl", r.traj_id));
