@@ -161,8 +161,11 @@ fn swe_sample_end_to_end() {
     assert_eq!(got3, steps(&sp, |_| true));
 }
 
+/// Id, messages (role, text), target and step index of an instance.
+type Content = (String, Vec<(Role, String)>, String, u32);
+
 /// Compares what the policy sees and the target, ignoring the source file name.
-fn content(list: &[StepInstance]) -> Vec<(String, Vec<(Role, String)>, String, u32)> {
+fn content(list: &[StepInstance]) -> Vec<Content> {
     list.iter()
         .map(|i| {
             (
