@@ -19,6 +19,7 @@
 //! of `find_longest_match` is replaced by two stamped arrays indexed by `j`, so no map is built
 //! or cleared per row of `a`.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// Sentinel slot: the character does not occur in `b2j` (absent, junk or popular).
@@ -76,6 +77,11 @@ pub struct SequenceMatcher {
     popular: Vec<char>,
 }
 
+thread_local! {
+    /// Per-thread scratch space, reused across comparisons (grown, never cleared).
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new(0, 0));
+}
+
 /// A region `a[alo..ahi]` × `b[blo..bhi]` of CPython's matching-block queue.
 #[derive(Debug, Clone, Copy)]
 struct Region {
@@ -110,6 +116,20 @@ impl Scratch {
         }
     }
 
+    /// Grows the arrays for a `b` of length `lb` with `slots` indexed characters. New entries
+    /// are zero, an "empty" entry for every later stamp check; counters keep running, so
+    /// entries left by earlier matchers never look valid.
+    fn ensure(&mut self, lb: usize, slots: usize) {
+        if self.even.len() < lb + 1 {
+            self.even.resize(lb + 1, 0);
+            self.odd.resize(lb + 1, 0);
+        }
+        if self.start_call.len() < slots {
+            self.start_call.resize(slots, 0);
+            self.start.resize(slots, 0);
+        }
+    }
+
     /// Clears all stamps (only before a counter would overflow).
     fn reset(&mut self) {
         self.even.fill(0);
@@ -134,83 +154,67 @@ impl SequenceMatcher {
     /// Indexes a sequence of code points (CPython's `__chain_b`).
     pub fn from_chars(b: Vec<char>, options: MatcherOptions) -> Self {
         let n = b.len();
-        // Provisional slot per distinct character, in first-occurrence order, with counts.
-        let mut ascii_slot = [NO_SLOT; 128];
-        let mut other_slot: HashMap<char, u32> = HashMap::new();
-        let mut keys: Vec<char> = Vec::new();
-        let mut counts: Vec<u32> = Vec::new();
-        let mut b_slots: Vec<u32> = Vec::with_capacity(n);
+        // Occurrence counts: ASCII in a table, other characters in a map.
+        let mut ascii_count = [0u32; 128];
+        let mut other_count: HashMap<char, u32> = HashMap::new();
         for &c in &b {
-            let entry =
-                if (c as u32) < 128 { &mut ascii_slot[c as usize] } else { other_slot.entry(c).or_insert(NO_SLOT) };
-            if *entry == NO_SLOT {
-                *entry = keys.len() as u32;
-                keys.push(c);
-                counts.push(0);
+            if (c as u32) < 128 {
+                ascii_count[c as usize] += 1;
+            } else {
+                *other_count.entry(c).or_insert(0) += 1;
             }
-            counts[*entry as usize] += 1;
-            b_slots.push(*entry);
         }
-        let mut keep = vec![true; keys.len()];
+        // Distinct characters with their counts (order is irrelevant: b2j is a dict).
+        let mut keys: Vec<(char, u32)> =
+            (0u8..128).filter(|&c| ascii_count[c as usize] > 0).map(|c| (c as char, ascii_count[c as usize])).collect();
+        keys.extend(other_count);
         let mut any_junk = false;
-        if let Some(isjunk) = options.isjunk {
-            for (s, &c) in keys.iter().enumerate() {
-                if isjunk(c) {
-                    keep[s] = false;
-                    any_junk = true;
-                }
-            }
-        }
         let mut popular = Vec::new();
-        if options.autojunk && n >= 200 {
-            let ntest = n / 100 + 1;
-            for (s, &c) in keys.iter().enumerate() {
-                if keep[s] && counts[s] as usize > ntest {
-                    keep[s] = false;
-                    popular.push(c);
-                }
+        let ntest = if options.autojunk && n >= 200 { Some(n / 100 + 1) } else { None };
+        let mut kept: Vec<(char, u32)> = Vec::with_capacity(keys.len());
+        for (c, count) in keys {
+            if options.isjunk.is_some_and(|isjunk| isjunk(c)) {
+                any_junk = true;
+            } else if ntest.is_some_and(|t| count as usize > t) {
+                popular.push(c);
+            } else {
+                kept.push((c, count));
             }
         }
         popular.sort_unstable();
-        // Final slots: kept characters only, positions in one flat table (CSR).
-        let mut final_slot = vec![NO_SLOT; keys.len()];
-        let mut offsets = vec![0u32];
-        for (s, &k) in keep.iter().enumerate() {
-            if k {
-                final_slot[s] = (offsets.len() - 1) as u32;
-                let last = offsets[offsets.len() - 1];
-                offsets.push(last + counts[s]);
+        // Kept characters get slots; their positions go to one flat table (CSR).
+        let mut ascii = [NO_SLOT; 128];
+        let mut other: Vec<(char, u32)> = Vec::new();
+        let mut offsets = Vec::with_capacity(kept.len() + 1);
+        offsets.push(0u32);
+        for (slot, &(c, count)) in kept.iter().enumerate() {
+            if (c as u32) < 128 {
+                ascii[c as usize] = slot as u32;
+            } else {
+                other.push((c, slot as u32));
             }
+            let last = offsets[offsets.len() - 1];
+            offsets.push(last + count);
         }
+        other.sort_unstable();
         let mut fill: Vec<u32> = offsets[..offsets.len() - 1].to_vec();
         let mut positions = vec![0u32; offsets[offsets.len() - 1] as usize];
-        for (j, &s) in b_slots.iter().enumerate() {
-            let f = final_slot[s as usize];
-            if f != NO_SLOT {
+        let mut this =
+            Self { b: Vec::new(), offsets, positions: Vec::new(), ascii, other, b_junk: Vec::new(), any_junk, popular };
+        for (j, &c) in b.iter().enumerate() {
+            let slot = this.slot(c);
+            if slot != NO_SLOT {
                 // Positions fit in u32: inputs are model outputs and actions, far below 4 G chars.
-                positions[fill[f as usize] as usize] = j as u32;
-                fill[f as usize] += 1;
+                positions[fill[slot as usize] as usize] = j as u32;
+                fill[slot as usize] += 1;
             }
         }
-        let mut ascii = [NO_SLOT; 128];
-        for (c, slot) in ascii_slot.iter().enumerate() {
-            if *slot != NO_SLOT {
-                ascii[c] = final_slot[*slot as usize];
-            }
+        this.positions = positions;
+        if let Some(isjunk) = options.isjunk {
+            this.b_junk = b.iter().map(|&c| isjunk(c)).collect();
         }
-        let mut other: Vec<(char, u32)> = other_slot
-            .into_iter()
-            .filter_map(|(c, s)| {
-                let f = final_slot[s as usize];
-                (f != NO_SLOT).then_some((c, f))
-            })
-            .collect();
-        other.sort_unstable();
-        let b_junk: Vec<bool> = match options.isjunk {
-            Some(isjunk) => b.iter().map(|&c| isjunk(c)).collect(),
-            None => Vec::new(),
-        };
-        Self { b, offsets, positions, ascii, other, b_junk, any_junk, popular }
+        this.b = b;
+        this
     }
 
     fn slot_count(&self) -> usize {
@@ -306,10 +310,20 @@ impl SequenceMatcher {
             return blocks;
         }
         let slots = self.slots_of(a);
-        let mut scratch = Scratch::new(lb, self.slot_count());
-        let mut queue = vec![Region { alo: 0, ahi: la, blo: 0, bhi: lb }];
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let scratch = &mut *guard;
+            scratch.ensure(lb, self.slot_count());
+            self.collect_blocks(a, &slots, scratch, &mut blocks);
+        });
+        blocks
+    }
+
+    /// CPython's region stack (LIFO) of `get_matching_blocks`.
+    fn collect_blocks(&self, a: &[char], slots: &[(u32, u32)], scratch: &mut Scratch, blocks: &mut Vec<Match>) {
+        let mut queue = vec![Region { alo: 0, ahi: a.len(), blo: 0, bhi: self.b.len() }];
         while let Some(r) = queue.pop() {
-            let m = self.longest(a, &slots, &mut scratch, r);
+            let m = self.longest(a, slots, scratch, r);
             if m.size > 0 {
                 blocks.push(m);
                 if r.alo < m.a && r.blo < m.b {
@@ -320,7 +334,6 @@ impl SequenceMatcher {
                 }
             }
         }
-        blocks
     }
 
     /// CPython's `find_longest_match` body over the region `a[alo..ahi]` × `b[blo..bhi]`.
