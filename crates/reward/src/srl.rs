@@ -239,14 +239,26 @@ pub fn score_batch(
     groups: &[Group<'_>],
     progress: &dyn Progress,
 ) -> Vec<Result<Vec<RewardOutcome>>> {
-    groups
+    let results: Vec<Result<Vec<RewardOutcome>>> = groups
         .par_iter()
         .map(|g| {
             let out = reward.score_group(g.outputs, g.target);
             progress.advance(g.outputs.len() as u64);
             out
         })
-        .collect()
+        .collect();
+    let scored: Vec<&RewardOutcome> = results.iter().flatten().flatten().collect();
+    let format_errors = scored.iter().filter(|o| !o.format_ok).count();
+    let failed_groups = results.iter().filter(|r| r.is_err()).count();
+    tracing::debug!(
+        reward = reward.name(),
+        groups = groups.len(),
+        outputs = scored.len(),
+        format_errors,
+        failed_groups,
+        "scored batch"
+    );
+    results
 }
 
 #[cfg(test)]
