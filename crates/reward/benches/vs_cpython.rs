@@ -274,26 +274,42 @@ fn batch_scaling(pairs: &[(String, String)], kind: TaskKind) {
         .collect();
     let groups: Vec<Group<'_>> = outputs.iter().zip(&targets).map(|(o, t)| Group { outputs: o, target: t }).collect();
     let reward = SrlReward::default();
+    let n = groups.len() * 8;
+    let run = || -> f64 {
+        score_batch(&reward, &groups, &NoProgress)
+            .into_par_iter()
+            .map(|r| r.map(|v| v.iter().map(|o| o.reward).sum::<f64>()).unwrap_or(0.0))
+            .sum()
+    };
     let mut times = Vec::new();
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-        let (t, _) = pool.install(|| {
-            best_of(3, || {
-                score_batch(&reward, &groups, &NoProgress)
-                    .into_par_iter()
-                    .map(|r| r.map(|v| v.iter().map(|o| o.reward).sum::<f64>()).unwrap_or(0.0))
-                    .sum()
-            })
-        });
+        let (t, _) = pool.install(|| best_of(5, run));
+        // Process CPU time over a longer run: with free cores, equal CPU per output means the
+        // wall time divides by the thread count (no locks or shared writes in the hot path).
+        let reps = 10;
+        let (cpu0, wall0) = (process_cpu(), Instant::now());
+        pool.install(|| (0..reps).map(|_| std::hint::black_box(run())).sum::<f64>());
+        let cpu_per_output = process_cpu().zip(cpu0).map(|(b, a)| (b - a) / f64::from(reps) / n as f64 * 1e6);
+        let wall = wall0.elapsed().as_secs_f64() / f64::from(reps);
         times.push(t.as_secs_f64());
-        let n = groups.len() * 8;
         println!(
-            "  batch SRL {kind:?}, {threads} thread(s): {n} outputs in {:.2} ms = {:.0} outputs/s",
+            "  batch SRL {kind:?}, {threads} thread(s): {n} outputs in {:.2} ms (best) = {:.0} outputs/s; mean {:.2} ms, CPU {} us/output",
             t.as_secs_f64() * 1e3,
-            n as f64 / t.as_secs_f64()
+            n as f64 / t.as_secs_f64(),
+            wall * 1e3,
+            cpu_per_output.map_or("?".to_string(), |c| format!("{c:.1}"))
         );
     }
-    println!("  scaling 1 -> 2 threads: {:.2}x", times[0] / times[1]);
+    println!("  scaling 1 -> 2 threads (best wall time): {:.2}x", times[0] / times[1]);
+}
+
+/// CPU seconds of the whole process (user + system, `/proc/self/stat`, 100 Hz ticks).
+fn process_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn main() {

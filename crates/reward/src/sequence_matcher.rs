@@ -245,8 +245,18 @@ impl SequenceMatcher {
 
     /// `SequenceMatcher(isjunk, a, b).ratio()`: 2·M / (len(a) + len(b)), 1.0 if both are empty.
     pub fn ratio(&self, a: &str) -> f64 {
-        let a: Vec<char> = a.chars().collect();
-        self.ratio_chars(&a)
+        // One pass over `a` for its characters and its indexed rows.
+        let mut chars = Vec::with_capacity(a.len());
+        let mut rows = Vec::with_capacity(a.len());
+        for (i, c) in a.chars().enumerate() {
+            chars.push(c);
+            let s = self.slot(c);
+            if s != NO_SLOT {
+                rows.push((i as u32, s));
+            }
+        }
+        let matches: usize = self.blocks_with_rows(&chars, &rows).iter().map(|m| m.size).sum();
+        calculate_ratio(matches, chars.len() + self.b.len())
     }
 
     /// [`SequenceMatcher::ratio`] for a sequence of code points.
@@ -304,17 +314,21 @@ impl SequenceMatcher {
 
     /// The unsorted, unmerged blocks found by CPython's region stack.
     fn raw_blocks(&self, a: &[char]) -> Vec<Match> {
+        self.blocks_with_rows(a, &self.slots_of(a))
+    }
+
+    /// [`SequenceMatcher::raw_blocks`] with the rows of `a` already computed.
+    fn blocks_with_rows(&self, a: &[char], rows: &[(u32, u32)]) -> Vec<Match> {
         let (la, lb) = (a.len(), self.b.len());
         let mut blocks = Vec::new();
         if la == 0 || lb == 0 {
             return blocks;
         }
-        let slots = self.slots_of(a);
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let scratch = &mut *guard;
             scratch.ensure(lb, self.slot_count());
-            self.collect_blocks(a, &slots, scratch, &mut blocks);
+            self.collect_blocks(a, rows, scratch, &mut blocks);
         });
         blocks
     }
