@@ -11,9 +11,10 @@
 //!   equivalence, and the RLVR reward [`MathAnswerReward`].
 //! - [`protocol`]: the JSONL request/response records of `srl-swe reward`.
 //!
-//! Speed (`cargo bench -p srl-reward --bench vs_cpython`, same 300 pairs, one thread, thread
-//! CPU time, shared 2-core machine): SWE actions of 50–3,000 chars 5.5 ms vs CPython 312 ms
-//! (57×), math steps of 200–2,000 chars 5.2 ms vs 337 ms (65×).
+//! Speed (`cargo bench -p srl-reward --bench vs_cpython`: the same 300 pairs, one thread,
+//! thread CPU time, on a shared 2-core machine; runs vary by ~10%): SWE actions of 50–3,000
+//! chars ≈ 5.5 ms vs CPython ≈ 285 ms (50–57×), math steps of 200–2,000 chars ≈ 5.1 ms vs
+//! ≈ 340 ms (65–70×). Batch SRL scoring costs the same CPU per output on 1 and 2 threads.
 //!
 //! Sibling crates: `srl-core` (actions, records), `srl-train` (calls [`RewardFn`]), `srl-eval`
 //! (math accuracy with [`math_grader`]).
