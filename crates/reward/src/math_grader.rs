@@ -34,7 +34,7 @@ use std::sync::OnceLock;
 
 /// Options of the grader (`math_equal` keyword arguments and the `skip_unit` flag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct GraderOptions {
     /// Numbers also match ref/100 and ref·100 (reference default: true).
     pub include_percentage: bool,
@@ -372,14 +372,13 @@ fn math_equal_at(prediction: &str, reference: &str, options: &GraderOptions, dep
 /// The answer is extracted from the text after the first `</think>` when there is one (the
 /// monologue may hold scratch answers), else from the whole output.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MathAnswerReward {
     /// Reward of a correct answer (default 1.0).
     pub correct: f64,
     /// Reward of a wrong or missing answer (default 0.0).
     pub wrong: f64,
     /// Grader options.
-    #[serde(default)]
     pub grader: GraderOptions,
 }
 
@@ -613,6 +612,13 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(eval_constant(s), *want, "{s}");
         }
+    }
+
+    #[test]
+    fn config_defaults_and_unknown_fields() {
+        let r: MathAnswerReward = serde_json::from_str(r#"{"wrong": -1.0, "grader": {"skip-unit": true}}"#).unwrap();
+        assert_eq!((r.correct, r.wrong, r.grader.skip_unit, r.grader.include_percentage), (1.0, -1.0, true, true));
+        assert!(serde_json::from_str::<MathAnswerReward>(r#"{"right": 1.0}"#).is_err());
     }
 
     #[test]

@@ -282,6 +282,15 @@ mod tests {
     }
 
     #[test]
+    fn config_defaults_and_unknown_fields() {
+        let c: SrlConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c, SrlConfig { comparison: Comparison::Canonical, autojunk: true });
+        let c: SrlConfig = serde_json::from_str(r#"{"comparison": "as-written", "autojunk": false}"#).unwrap();
+        assert_eq!(c, SrlConfig { comparison: Comparison::AsWritten, autojunk: false });
+        assert!(serde_json::from_str::<SrlConfig>(r#"{"auto-junk": false}"#).is_err());
+    }
+
+    #[test]
     fn format_error_is_minus_one_with_reason() {
         let o = SrlReward::default().score("no think", &RewardTarget::expert(TaskKind::Swe, LS)).unwrap();
         assert_eq!(o, RewardOutcome { reward: -1.0, format_ok: false, reason: Some("missing_think"), extracted: None });
