@@ -7,6 +7,7 @@ mod prepare;
 mod replay;
 mod reward;
 mod sandbox;
+mod train;
 
 #[test]
 fn binary_runs_without_ld_library_path() {

@@ -118,8 +118,8 @@ pub fn save(
 pub fn load(dir: &Path) -> Result<(TrainerState, Vec<(String, tch::Tensor)>)> {
     let sp = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&sp).map_err(TrainError::io(&sp))?;
-    let state: TrainerState = serde_json::from_str(&text)
-        .map_err(|e| TrainError::Checkpoint { path: sp.clone(), message: e.to_string() })?;
+    let state: TrainerState =
+        serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint { path: sp.clone(), message: e.to_string() })?;
     if state.version != 1 {
         return Err(TrainError::Checkpoint { path: sp, message: format!("unsupported version {}", state.version) });
     }
@@ -156,7 +156,7 @@ mod tests {
             let mut s = TrainerState::new(7);
             s.global_step = step;
             s.cursor = DataCursor { epoch: 1, position: step as usize };
-            save(dir.path(), &s, &m, |d| Ok(std::fs::write(d.join("model.safetensors"), b"x").map_err(TrainError::io(d))?))
+            save(dir.path(), &s, &m, |d| std::fs::write(d.join("model.safetensors"), b"x").map_err(TrainError::io(d)))
                 .unwrap();
         }
         let (s, moments) = load(&checkpoint_dir(dir.path(), 3)).unwrap();

@@ -77,7 +77,7 @@ impl ToyCodec {
         }
         let mut specials_by_len: Vec<(String, i64)> =
             vocab.specials.iter().enumerate().map(|(i, s)| (s.clone(), i as i64)).collect();
-        specials_by_len.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        specials_by_len.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         let chars = vocab.chars.chars().collect();
         Ok(Self { vocab, specials_by_len, chars })
     }
@@ -204,7 +204,10 @@ impl HfCodec {
             }
         }
         if stops.is_empty() {
-            return Err(TrainError::Checkpoint { path: dir.to_path_buf(), message: "tokenizer has no EOS token".into() });
+            return Err(TrainError::Checkpoint {
+                path: dir.to_path_buf(),
+                message: "tokenizer has no EOS token".into(),
+            });
         }
         let pad = tokenizer.pad_token_id().map_or(stops[0], |x| x as i64);
         Ok(Self { tokenizer, template, stops, pad })

@@ -132,7 +132,12 @@ impl Default for AlgorithmConfig {
 impl AlgorithmConfig {
     /// The loss settings.
     pub fn policy_loss(&self) -> PolicyLossConfig {
-        PolicyLossConfig { clip_low: self.clip_low, clip_high: self.clip_high, dual_clip: self.dual_clip, agg: self.loss_agg }
+        PolicyLossConfig {
+            clip_low: self.clip_low,
+            clip_high: self.clip_high,
+            dual_clip: self.dual_clip,
+            agg: self.loss_agg,
+        }
     }
 }
 
@@ -427,10 +432,10 @@ impl RunConfig {
         if r.group_size == 0 {
             return Err(TrainError::invalid("rollout.group-size", "must be ≥ 1"));
         }
-        if !(r.temperature > 0.0) {
+        if !above(r.temperature, 0.0) {
             return Err(TrainError::invalid("rollout.temperature", "must be > 0"));
         }
-        if !(r.top_p > 0.0 && r.top_p <= 1.0) {
+        if !above(r.top_p, 0.0) || r.top_p > 1.0 {
             return Err(TrainError::invalid("rollout.top-p", "must be in (0, 1]"));
         }
         if r.generation_batch == 0 {
@@ -440,27 +445,30 @@ impl RunConfig {
             return Err(TrainError::invalid("rollout.max-new-tokens", "must be ≥ 1"));
         }
         let a = &self.algorithm;
-        if !(a.clip_low >= 0.0 && a.clip_low < 1.0) {
+        if !at_least(a.clip_low, 0.0) || a.clip_low >= 1.0 {
             return Err(TrainError::invalid("algorithm.clip-low", "must be in [0, 1)"));
         }
-        if !(a.clip_high >= 0.0) {
+        if !at_least(a.clip_high, 0.0) {
             return Err(TrainError::invalid("algorithm.clip-high", "must be ≥ 0"));
         }
         if let Some(c) = a.dual_clip {
-            if !(c > 1.0) {
+            if !above(c, 1.0) {
                 return Err(TrainError::invalid("algorithm.dual-clip", "must be > 1"));
             }
         }
-        if !(a.adv_eps >= 0.0) || !(a.kl_coef >= 0.0) {
+        if !at_least(a.adv_eps, 0.0) || !at_least(a.kl_coef, 0.0) {
             return Err(TrainError::invalid("algorithm", "adv-eps and kl-coef must be ≥ 0"));
         }
         let d = &self.dynamic_sampling;
-        if d.max_rounds == 0 || !(d.std_eps >= 0.0) {
+        if d.max_rounds == 0 || !at_least(d.std_eps, 0.0) {
             return Err(TrainError::invalid("dynamic-sampling", "max-rounds must be ≥ 1 and std-eps ≥ 0"));
         }
         let b = &self.batch;
         if b.prompts_per_step == 0 || b.ppo_epochs == 0 || b.mini_batches == 0 || b.micro_batch_size == 0 {
-            return Err(TrainError::invalid("batch", "prompts-per-step, ppo-epochs, mini-batches and micro-batch-size must be ≥ 1"));
+            return Err(TrainError::invalid(
+                "batch",
+                "prompts-per-step, ppo-epochs, mini-batches and micro-batch-size must be ≥ 1",
+            ));
         }
         if b.mini_batches > b.prompts_per_step {
             return Err(TrainError::invalid("batch.mini-batches", "cannot exceed prompts-per-step"));
@@ -469,7 +477,10 @@ impl RunConfig {
             return Err(TrainError::invalid("checkpoint.keep-last", "must be ≥ 1"));
         }
         if !matches!(self.model.device.as_str(), "cpu" | "cuda" | "auto") {
-            return Err(TrainError::invalid("model.device", format!("`{}`: expected cpu, cuda or auto", self.model.device)));
+            return Err(TrainError::invalid(
+                "model.device",
+                format!("`{}`: expected cpu, cuda or auto", self.model.device),
+            ));
         }
         if self.stages.is_empty() {
             return Err(TrainError::invalid("stages", "at least one stage is required"));
@@ -479,7 +490,9 @@ impl RunConfig {
             let field = |k: &str| format!("stages.{i}.{k}");
             match (s.steps, s.epochs) {
                 (Some(0), _) | (_, Some(0)) => return Err(TrainError::invalid(field("steps"), "must be ≥ 1")),
-                (Some(_), Some(_)) => return Err(TrainError::invalid(field("steps"), "give either steps or epochs, not both")),
+                (Some(_), Some(_)) => {
+                    return Err(TrainError::invalid(field("steps"), "give either steps or epochs, not both"))
+                }
                 (None, None) => return Err(TrainError::invalid(field("steps"), "give steps or epochs")),
                 _ => {}
             }
@@ -493,7 +506,8 @@ impl RunConfig {
                 weight_decay: o.weight_decay.unwrap_or(base.weight_decay),
                 grad_clip: o.grad_clip.unwrap_or(base.grad_clip),
             };
-            if !(optimizer.lr >= 0.0) || !(optimizer.beta1 >= 0.0 && optimizer.beta1 < 1.0) || !(optimizer.beta2 >= 0.0 && optimizer.beta2 < 1.0) {
+            let beta_ok = |b: f64| (0.0..1.0).contains(&b);
+            if !at_least(optimizer.lr, 0.0) || !beta_ok(optimizer.beta1) || !beta_ok(optimizer.beta2) {
                 return Err(TrainError::invalid(field("optimizer"), "lr must be ≥ 0 and betas in [0, 1)"));
             }
             let sc = &s.schedule;
@@ -516,6 +530,16 @@ impl ResolvedConfig {
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(&self.run).map_err(|e| TrainError::invalid("<config>", format!("serializing: {e}")))
     }
+}
+
+/// `x ≥ lo`, false for NaN.
+fn at_least(x: f64, lo: f64) -> bool {
+    x >= lo
+}
+
+/// `x > lo`, false for NaN.
+fn above(x: f64, lo: f64) -> bool {
+    x > lo
 }
 
 /// Applies one `a.b.0.c=value` override to a TOML table. The value is parsed as TOML (`1e-6`,

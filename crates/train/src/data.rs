@@ -58,7 +58,9 @@ pub fn load_items(path: &Path, reward: RewardKind, skip_bad: bool) -> Result<Loa
                 Err(e) => Err(("srl_step".into(), e.to_string())),
                 Ok(s) => match check_step(&s) {
                     Err((f, m)) => Err((f.into(), m)),
-                    Ok(()) => Ok(PromptItem { id: s.id.clone(), target: RewardTarget::from_step(&s), messages: s.messages }),
+                    Ok(()) => {
+                        Ok(PromptItem { id: s.id.clone(), target: RewardTarget::from_step(&s), messages: s.messages })
+                    }
                 },
             },
             RewardKind::Math => match serde_json::from_str::<RlvrItem>(&text) {
@@ -68,7 +70,10 @@ pub fn load_items(path: &Path, reward: RewardKind, skip_bad: bool) -> Result<Loa
                 Ok(r) => Ok(PromptItem {
                     id: r.id.clone(),
                     target: RewardTarget::from_rlvr(&r),
-                    messages: vec![Message::new(Role::System, MATH_SYSTEM_PROMPT), Message::new(Role::User, r.question)],
+                    messages: vec![
+                        Message::new(Role::System, MATH_SYSTEM_PROMPT),
+                        Message::new(Role::User, r.question),
+                    ],
                 }),
             },
         };

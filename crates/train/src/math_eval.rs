@@ -34,13 +34,20 @@ pub fn load_math_problems(path: &Path, skip_bad: bool) -> Result<(Vec<MathProble
     let grader = GraderOptions::default();
     for (row, item) in srl_core::io::jsonl_lines(path)?.enumerate() {
         let (line, text) = item?;
-        let fail = |field: &str, message: String| TrainError::Data { path: path.to_path_buf(), line, field: field.into(), message };
+        let fail = |field: &str, message: String| TrainError::Data {
+            path: path.to_path_buf(),
+            line,
+            field: field.into(),
+            message,
+        };
         let parsed = (|| -> Result<MathProblem> {
             let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| fail("<json>", e.to_string()))?;
             let question = ["question", "problem", "Question", "input"]
                 .iter()
                 .find_map(|k| v.get(*k).and_then(|x| x.as_str()).filter(|s| !s.trim().is_empty()))
-                .ok_or_else(|| fail("question", "none of question/problem/Question/input is a non-empty string".into()))?;
+                .ok_or_else(|| {
+                    fail("question", "none of question/problem/Question/input is a non-empty string".into())
+                })?;
             let answer = match v.get("answer") {
                 Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.clone(),
                 Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -144,8 +151,10 @@ pub fn evaluate_math(
     progress: &dyn Fn(usize),
 ) -> Result<(Vec<ProblemResult>, MathEvalSummary)> {
     let grader = MathAnswerReward::default();
-    let prompts: Vec<Vec<i64>> =
-        problems.iter().map(|p| math_prompt(policy.codec(), &p.question, &opts.response_prefix)).collect::<Result<_>>()?;
+    let prompts: Vec<Vec<i64>> = problems
+        .iter()
+        .map(|p| math_prompt(policy.codec(), &p.question, &opts.response_prefix))
+        .collect::<Result<_>>()?;
     let greedy = SamplingParams { temperature: 1.0, top_p: 1.0, max_new_tokens: opts.max_new_tokens, greedy: true };
     let bs = opts.batch_size.max(1);
     let mut results = Vec::with_capacity(problems.len());
@@ -167,9 +176,14 @@ pub fn evaluate_math(
         }
         progress(results.len().min(problems.len()));
     }
-    if opts.k > 0 {
-        let sample = SamplingParams { temperature: opts.temperature, top_p: 1.0, max_new_tokens: opts.max_new_tokens, greedy: false };
-        let per_call = (bs / opts.k).max(1);
+    if let Some(per_call) = bs.checked_div(opts.k) {
+        let per_call = per_call.max(1);
+        let sample = SamplingParams {
+            temperature: opts.temperature,
+            top_p: 1.0,
+            max_new_tokens: opts.max_new_tokens,
+            greedy: false,
+        };
         for (c, chunk) in prompts.chunks(per_call).enumerate() {
             let expanded: Vec<Vec<i64>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), opts.k)).collect();
             let seed = SplitMix64::derive(opts.seed, &[0xA11, c as u64]).next_u64();
@@ -209,7 +223,10 @@ mod tests {
         assert_eq!(skipped, 1);
         assert_eq!(probs[0], MathProblem { id: "0".into(), question: "Q1".into(), answer: "025".into() });
         assert_eq!(probs[1].answer, "27.0");
-        assert_eq!((probs[2].id.as_str(), probs[2].question.as_str(), probs[2].answer.as_str()), ("5", "P3", "\\frac{1}{2}"));
+        assert_eq!(
+            (probs[2].id.as_str(), probs[2].question.as_str(), probs[2].answer.as_str()),
+            ("5", "P3", "\\frac{1}{2}")
+        );
         let e = load_math_problems(&p, false).unwrap_err().to_string();
         assert!(e.contains("t.jsonl:4") && e.contains("answer"), "{e}");
     }

@@ -39,7 +39,11 @@ pub struct AdamW {
 
 impl std::fmt::Debug for AdamW {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdamW").field("cfg", &self.cfg).field("params", &self.names.len()).field("step", &self.step).finish()
+        f.debug_struct("AdamW")
+            .field("cfg", &self.cfg)
+            .field("params", &self.names.len())
+            .field("step", &self.step)
+            .finish()
     }
 }
 
@@ -177,8 +181,8 @@ mod tests {
     fn first_step_moves_each_weight_by_lr_against_the_gradient_sign() {
         // Step 1: m̂ = g, v̂ = g², update = lr·g/(|g|+eps) ≈ lr·sign(g); decay multiplies by (1 − lr·wd).
         let p = Tensor::from_slice(&[1.0f64, -2.0]).set_requires_grad(true);
-        let mut opt = AdamW::new(vec![("w".into(), p.shallow_clone())], AdamWConfig { eps: 0.0, ..Default::default() })
-            .unwrap();
+        let mut opt =
+            AdamW::new(vec![("w".into(), p.shallow_clone())], AdamWConfig { eps: 0.0, ..Default::default() }).unwrap();
         let loss = (&p * Tensor::from_slice(&[3.0f64, -0.5])).sum(Kind::Double);
         loss.backward();
         opt.step(0.1).unwrap();

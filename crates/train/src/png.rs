@@ -122,7 +122,8 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
 }
 
 /// Colors of successive series.
-pub const PALETTE: [[u8; 3]; 6] = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
+pub const PALETTE: [[u8; 3]; 6] =
+    [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
 
 /// Draws each series (x, y points) in its own horizontal panel, scaled to its own range, with a
 /// frame and a zero line when 0 lies in range.

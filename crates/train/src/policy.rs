@@ -175,7 +175,8 @@ impl Policy {
         let mut attn = Tensor::from_slice(&mask).f_view([b as i64, plen as i64])?.f_to_device(dev)?;
         let stops = self.codec.stop_ids();
         let mut cache = self.model.new_cache();
-        let mut logits = self.model.forward(&input, &attn, Some(&mut cache)).map_err(model_err)?.f_select(1, plen as i64 - 1)?;
+        let mut logits =
+            self.model.forward(&input, &attn, Some(&mut cache)).map_err(model_err)?.f_select(1, plen as i64 - 1)?;
         let mut out: Vec<Vec<i64>> = vec![Vec::new(); b];
         let mut done = vec![false; b];
         for _ in 0..p.max_new_tokens {
@@ -265,9 +266,16 @@ impl Policy {
         for (p, r) in prompts.iter().zip(responses) {
             let lp = plen - p.len();
             let rp = tlen - r.len();
-            ids.extend(std::iter::repeat_n(pad, lp).chain(p.iter().copied()).chain(r.iter().copied()).chain(std::iter::repeat_n(pad, rp)));
+            ids.extend(
+                std::iter::repeat_n(pad, lp)
+                    .chain(p.iter().copied())
+                    .chain(r.iter().copied())
+                    .chain(std::iter::repeat_n(pad, rp)),
+            );
             mask.extend(
-                std::iter::repeat_n(0i64, lp).chain(std::iter::repeat_n(1, p.len() + r.len())).chain(std::iter::repeat_n(0, rp)),
+                std::iter::repeat_n(0i64, lp)
+                    .chain(std::iter::repeat_n(1, p.len() + r.len()))
+                    .chain(std::iter::repeat_n(0, rp)),
             );
             targets.extend(r.iter().copied().chain(std::iter::repeat_n(0, rp)));
             resp_mask.extend(std::iter::repeat_n(1f32, r.len()).chain(std::iter::repeat_n(0.0, rp)));
@@ -312,7 +320,8 @@ mod tests {
                 t
             })
             .collect();
-        let mut opt = AdamW::new(policy.named_parameters(), AdamWConfig { weight_decay: 0.0, ..Default::default() }).unwrap();
+        let mut opt =
+            AdamW::new(policy.named_parameters(), AdamWConfig { weight_decay: 0.0, ..Default::default() }).unwrap();
         let pr: Vec<&[i64]> = prompts.iter().map(|p| p.as_slice()).collect();
         let rs: Vec<&[i64]> = targets.iter().map(|p| p.as_slice()).collect();
         for _ in 0..150 {

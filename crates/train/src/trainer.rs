@@ -144,7 +144,13 @@ fn pad_rows(rows: &[&[f32]], width: usize, dev: tch::Device) -> Result<Tensor> {
 }
 
 /// Mean reward of greedy responses on held-out SRL items.
-pub fn validate_srl(policy: &Policy, items: &[PromptItem], prefix: &str, max_new_tokens: usize, batch: usize) -> Result<f64> {
+pub fn validate_srl(
+    policy: &Policy,
+    items: &[PromptItem],
+    prefix: &str,
+    max_new_tokens: usize,
+    batch: usize,
+) -> Result<f64> {
     if items.is_empty() {
         return Ok(0.0);
     }
@@ -155,7 +161,10 @@ pub fn validate_srl(policy: &Policy, items: &[PromptItem], prefix: &str, max_new
         let prompts = chunk.iter().map(|it| prompt_ids(policy, it, prefix)).collect::<Result<Vec<_>>>()?;
         let outs = policy.generate(&prompts, &p, 0)?;
         for (it, o) in chunk.iter().zip(outs) {
-            total += reward.score(&format!("{prefix}{}", o.text), &it.target).map_err(|e| TrainError::Model { message: e.to_string() })?.reward;
+            total += reward
+                .score(&format!("{prefix}{}", o.text), &it.target)
+                .map_err(|e| TrainError::Model { message: e.to_string() })?
+                .reward;
         }
     }
     Ok(total / items.len() as f64)
@@ -249,7 +258,9 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
         }
         let items = &val[..val.len().min(run.validation.max_items.max(1))];
         let score = match st.config.reward {
-            RewardKind::Srl => validate_srl(policy, items, &prefix, run.rollout.max_new_tokens, run.rollout.generation_batch)?,
+            RewardKind::Srl => {
+                validate_srl(policy, items, &prefix, run.rollout.max_new_tokens, run.rollout.generation_batch)?
+            }
             RewardKind::Math => {
                 let problems: Vec<MathProblem> = items
                     .iter()
@@ -304,7 +315,8 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
                 return Ok(summary);
             }
             let lr = schedule.lr_at(state.stage_step);
-            let mut m = train_step(cfg, st, &policy, reference.as_ref(), &mut opt, &mut state, items, reward.as_ref(), lr)?;
+            let mut m =
+                train_step(cfg, st, &policy, reference.as_ref(), &mut opt, &mut state, items, reward.as_ref(), lr)?;
             state.stage_step += 1;
             state.global_step += 1;
             state.optimizer_steps = opt.step_count();
@@ -347,7 +359,13 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
     Ok(summary)
 }
 
-fn save_checkpoint(run_dir: &Path, policy: &Policy, opt: &AdamW, state: &TrainerState, cfg: &ResolvedConfig) -> Result<PathBuf> {
+fn save_checkpoint(
+    run_dir: &Path,
+    policy: &Policy,
+    opt: &AdamW,
+    state: &TrainerState,
+    cfg: &ResolvedConfig,
+) -> Result<PathBuf> {
     let dir = checkpoint::save(run_dir, state, &opt.state_tensors(), |d| policy.save(d))?;
     let best = if cfg.run.checkpoint.keep_best { state.best.as_ref().map(|b| b.step) } else { None };
     checkpoint::prune(run_dir, cfg.run.checkpoint.keep_last, best)?;
@@ -402,9 +420,12 @@ fn train_step(
             if sample.is_empty() {
                 sample = format!("{}{}", texts[0], if group[0].finished { "<stop>" } else { "" });
             }
-            let scored = reward
-                .score_group(&texts, &items[i].target)
-                .map_err(|e| TrainError::Data { path: stage.config.data.clone(), line: 0, field: items[i].id.clone(), message: e.to_string() })?;
+            let scored = reward.score_group(&texts, &items[i].target).map_err(|e| TrainError::Data {
+                path: stage.config.data.clone(),
+                line: 0,
+                field: items[i].id.clone(),
+                message: e.to_string(),
+            })?;
             let rewards: Vec<f64> = scored.iter().map(|s| s.reward).collect();
             format_errors += scored.iter().filter(|s| !s.format_ok).count();
             all_rewards.extend_from_slice(&rewards);
@@ -419,7 +440,12 @@ fn train_step(
     }
     let (groups, fstats) = batch.finish(ds.max_rounds);
     if fstats.hit_round_limit {
-        tracing::warn!(kept = groups.len(), wanted = b, rounds = fstats.rounds, "round limit hit; training on a partial batch");
+        tracing::warn!(
+            kept = groups.len(),
+            wanted = b,
+            rounds = fstats.rounds,
+            "round limit hit; training on a partial batch"
+        );
     }
     let t2 = Instant::now();
     let clip = if stage.optimizer.grad_clip > 0.0 { stage.optimizer.grad_clip } else { f64::INFINITY };
@@ -483,7 +509,8 @@ fn update(
     let rollouts: Vec<&Rollout> = groups.iter().flat_map(|gr| gr.rollouts.iter()).collect();
     let rewards = Tensor::from_slice(&rollouts.iter().map(|r| r.reward).collect::<Vec<f64>>());
     let a = &run.algorithm;
-    let adv: Vec<f64> = Vec::<f64>::try_from(&group_advantages(&rewards, g, a.adv_norm, a.adv_eps, a.adv_std_unbiased)?)?;
+    let adv: Vec<f64> =
+        Vec::<f64>::try_from(&group_advantages(&rewards, g, a.adv_norm, a.adv_eps, a.adv_std_unbiased)?)?;
     let mbs = run.batch.micro_batch_size;
     let logprob_rows = |p: &Policy| -> Result<Vec<Vec<f32>>> {
         let _guard = tch::no_grad_guard();
@@ -492,7 +519,8 @@ fn update(
             let pr: Vec<&[i64]> = chunk.iter().map(|r| r.prompt.as_slice()).collect();
             let rs: Vec<&[i64]> = chunk.iter().map(|r| r.response.as_slice()).collect();
             let lp = p.logprobs(&pr, &rs, temp, false)?;
-            let m = Vec::<f32>::try_from(lp.logp.f_to_kind(Kind::Float)?.f_to_device(tch::Device::Cpu)?.f_flatten(0, -1)?)?;
+            let m =
+                Vec::<f32>::try_from(lp.logp.f_to_kind(Kind::Float)?.f_to_device(tch::Device::Cpu)?.f_flatten(0, -1)?)?;
             let w = lp.logp.size()[1] as usize;
             for (i, r) in chunk.iter().enumerate() {
                 rows.push(m[i * w..i * w + r.response.len()].to_vec());
@@ -530,7 +558,8 @@ fn update(
                 let w = lp.logp.size()[1] as usize;
                 let old_rows: Vec<&[f32]> = old[micro..end].iter().map(|v| v.as_slice()).collect();
                 let old_t = pad_rows(&old_rows, w, dev)?;
-                let adv_t = Tensor::from_slice(&adv[micro..end].iter().map(|&x| x as f32).collect::<Vec<f32>>()).f_to_device(dev)?;
+                let adv_t = Tensor::from_slice(&adv[micro..end].iter().map(|&x| x as f32).collect::<Vec<f32>>())
+                    .f_to_device(dev)?;
                 let pl = policy_loss(&lp.logp, &old_t, &adv_t, &lp.mask, &loss_cfg, norm)?;
                 let mut loss = pl.loss;
                 if let (Some(refp), Some(_)) = (&refp, reference) {

@@ -59,7 +59,8 @@ fn six_steps_equal_three_plus_resumed_three() {
     let b = tempfile::tempdir().unwrap();
     let full = train(&config(a.path()), &TrainOptions::default(), &NoReporter).unwrap();
     assert_eq!(full.steps, 6);
-    let half = train(&config(b.path()), &TrainOptions { stop_after: Some(3), ..Default::default() }, &NoReporter).unwrap();
+    let half =
+        train(&config(b.path()), &TrainOptions { stop_after: Some(3), ..Default::default() }, &NoReporter).unwrap();
     assert_eq!(half.steps, 3);
     assert!(half.last_checkpoint.as_ref().unwrap().ends_with("checkpoint-3"));
     let rest = train(&config(b.path()), &TrainOptions { resume: true, ..Default::default() }, &NoReporter).unwrap();

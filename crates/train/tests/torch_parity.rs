@@ -4,7 +4,10 @@
 //! tensors. Needs `$SRL_SWE_PYTHON` (set by `scripts/env.sh`) with torch and transformers:
 //! run `bash scripts/setup.sh` once.
 
-use srl_train::grpo::{agg_loss, group_advantages, kl_penalty, policy_loss, AdvantageNorm, KlEstimator, LossAgg, LossNorm, PolicyLossConfig};
+use srl_train::grpo::{
+    agg_loss, group_advantages, kl_penalty, policy_loss, AdvantageNorm, KlEstimator, LossAgg, LossNorm,
+    PolicyLossConfig,
+};
 use srl_train::optimizer::{AdamW, AdamWConfig};
 use srl_train::schedule::{Schedule, ScheduleKind};
 use tch::{Kind, Tensor};
@@ -114,8 +117,18 @@ fn t2(v: &[f64], rows: i64) -> Tensor {
 fn grpo_losses_optimizer_and_schedule_match_pytorch() {
     let py = python();
     let r = Tensor::from_slice(&[1.0, 0.0, 0.5, -1.0, 0.2, 0.2, 0.9, 0.1, 0.3]);
-    close(&vals(&group_advantages(&r, 3, AdvantageNorm::GroupStd, 1e-6, true).unwrap()), &f64s(&py["adv_std"]), 1e-12, "adv");
-    close(&vals(&group_advantages(&r, 3, AdvantageNorm::MeanOnly, 1e-6, true).unwrap()), &f64s(&py["adv_mean"]), 1e-12, "adv mean");
+    close(
+        &vals(&group_advantages(&r, 3, AdvantageNorm::GroupStd, 1e-6, true).unwrap()),
+        &f64s(&py["adv_std"]),
+        1e-12,
+        "adv",
+    );
+    close(
+        &vals(&group_advantages(&r, 3, AdvantageNorm::MeanOnly, 1e-6, true).unwrap()),
+        &f64s(&py["adv_mean"]),
+        1e-12,
+        "adv mean",
+    );
 
     let logp0 = [-1.0, -0.5, -2.0, -0.1, -0.3, -1.2, -0.8, -3.0, -2.5, -0.05, -0.7, -1.1];
     let old = t2(&[-1.2, -0.2, -2.0, -0.9, -0.3, -0.6, -1.5, -0.2, -1.0, -0.5, -0.7, -0.4], 3);
@@ -136,7 +149,12 @@ fn grpo_losses_optimizer_and_schedule_match_pytorch() {
             let what = format!("{mode}/{name}");
             close(&[out.loss.double_value(&[])], &[want["loss"].as_f64().unwrap()], 1e-12, &what);
             close(&vals(&logp.grad()), &f64s(&want["grad"]), 1e-12, &what);
-            close(&[out.clip_frac, out.approx_kl], &[want["clipfrac"].as_f64().unwrap(), want["kl"].as_f64().unwrap()], 1e-12, &what);
+            close(
+                &[out.clip_frac, out.approx_kl],
+                &[want["clipfrac"].as_f64().unwrap(), want["kl"].as_f64().unwrap()],
+                1e-12,
+                &what,
+            );
         }
     }
     // Micro-batching with a global normalizer reproduces the full-batch token-mean gradient.
@@ -145,14 +163,17 @@ fn grpo_losses_optimizer_and_schedule_match_pytorch() {
     let norm = LossNorm::Global { tokens: 9.0, seqs: 3.0, max_len: 4.0 };
     for (lo, n) in [(0i64, 2i64), (2, 1)] {
         let l = logp.narrow(0, lo, n);
-        let out = policy_loss(&l, &old.narrow(0, lo, n), &adv.narrow(0, lo, n), &mask.narrow(0, lo, n), &cfg, norm).unwrap();
+        let out =
+            policy_loss(&l, &old.narrow(0, lo, n), &adv.narrow(0, lo, n), &mask.narrow(0, lo, n), &cfg, norm).unwrap();
         out.loss.backward();
     }
     close(&vals(&logp.grad()), &f64s(&py["pg/token-mean/plain"]["grad"]), 1e-12, "micro-batched");
     let _ = agg_loss;
 
     let lp = t2(&logp0, 3);
-    for (k, e) in [("k1", KlEstimator::K1), ("abs", KlEstimator::Abs), ("k2", KlEstimator::K2), ("k3", KlEstimator::LowVarKl)] {
+    for (k, e) in
+        [("k1", KlEstimator::K1), ("abs", KlEstimator::Abs), ("k2", KlEstimator::K2), ("k3", KlEstimator::LowVarKl)]
+    {
         close(&vals(&kl_penalty(&lp, &old, e).unwrap()), &f64s(&py["kl"][k]), 1e-12, k);
     }
 
