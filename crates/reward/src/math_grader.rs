@@ -427,6 +427,9 @@ fn eval_constant(s: &str) -> Option<f64> {
     (parser.pos == tokens.len() && value.is_finite()).then_some(value)
 }
 
+/// Nesting limit of the expression evaluator (deeper input is "not a constant").
+const MAX_EXPR_DEPTH: usize = 64;
+
 /// Recursive-descent evaluator over code points.
 struct ExprParser<'a> {
     s: &'a [char],
@@ -467,7 +470,7 @@ impl ExprParser<'_> {
 
     fn expr(&mut self) -> Option<f64> {
         self.depth += 1;
-        if self.depth > 64 {
+        if self.depth > MAX_EXPR_DEPTH {
             return None;
         }
         let mut value = self.term()?;
@@ -501,22 +504,27 @@ impl ExprParser<'_> {
     }
 
     fn unary(&mut self) -> Option<f64> {
-        if self.eat('-') {
-            return self.unary().map(|v| -v);
+        let mut negate = false;
+        loop {
+            if self.eat('-') {
+                negate = !negate;
+            } else if !self.eat('+') {
+                break;
+            }
         }
-        if self.eat('+') {
-            return self.unary();
-        }
-        self.power()
+        let v = self.power()?;
+        Some(if negate { -v } else { v })
     }
 
     fn power(&mut self) -> Option<f64> {
-        let base = self.atom()?;
-        if self.eat('^') {
-            let exp = self.unary()?;
-            return Some(base.powf(exp));
+        self.depth += 1;
+        if self.depth > MAX_EXPR_DEPTH {
+            return None;
         }
-        Some(base)
+        let base = self.atom()?;
+        let value = if self.eat('^') { base.powf(self.unary()?) } else { base };
+        self.depth -= 1;
+        Some(value)
     }
 
     fn starts_atom(&self) -> bool {
@@ -619,6 +627,30 @@ mod tests {
         let r: MathAnswerReward = serde_json::from_str(r#"{"wrong": -1.0, "grader": {"skip-unit": true}}"#).unwrap();
         assert_eq!((r.correct, r.wrong, r.grader.skip_unit, r.grader.include_percentage), (1.0, -1.0, true, true));
         assert!(serde_json::from_str::<MathAnswerReward>(r#"{"right": 1.0}"#).is_err());
+    }
+
+    /// Arbitrary text never panics and deep nesting is refused, not overflowed.
+    #[test]
+    fn garbage_and_deep_nesting_are_safe() {
+        let deep = format!("{}1{}", "{".repeat(100_000), "}".repeat(100_000));
+        assert_eq!(eval_constant(&deep), None);
+        assert_eq!(eval_constant(&format!("{}5", "-".repeat(100_001))), Some(-5.0));
+        assert_eq!(eval_constant(&"2^".repeat(50_000)), None);
+        let nested = format!("{}1{}", "(".repeat(5_000), ",1)".repeat(5_000));
+        assert!(!math_equal(&nested, &nested.replace('1', "2"), &GraderOptions::default()));
+        let alphabet: Vec<char> = "\\{}()[]^-+/=,.%$ 0123456789abcxπ&frac sqrt boxed".chars().collect();
+        let mut state = 12345u64;
+        for _ in 0..3_000 {
+            let len = (state % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    alphabet[(state >> 33) as usize % alphabet.len()]
+                })
+                .collect();
+            let extracted = extract_answer(&text, &GraderOptions::default());
+            let _ = math_equal(&extracted, &text, &GraderOptions::default());
+        }
     }
 
     #[test]
