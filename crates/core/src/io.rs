@@ -41,6 +41,12 @@ impl AtomicFile {
     pub fn commit(self) -> Result<()> {
         let path = self.path;
         let tmp = self.writer.into_inner().map_err(|e| CoreError::Io { path: path.clone(), source: e.into_error() })?;
+        // tempfile creates 0600; output files are ordinary data files.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io_err(&path))?;
+        }
         tmp.as_file().sync_all().map_err(io_err(&path))?;
         tmp.persist(&path).map_err(|e| CoreError::Io { path: path.clone(), source: e.error })?;
         Ok(())
@@ -115,6 +121,11 @@ mod tests {
         assert!(!path.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        }
         let dropped = AtomicFile::create(dir.path().join("never.jsonl")).unwrap();
         drop(dropped);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();

@@ -13,8 +13,9 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// JSONL input (`-` for stdin). Lines: {"output", "expert", "kind": "swe"|"math"} (SRL),
-    /// {"output", "answer"} (math answer), or with --raw {"a", "b"}.
-    #[arg(long, short)]
+    /// {"output", "answer"} (math answer), or with --raw {"a", "b"}. Defaults to the shipped
+    /// sample `datasets/reward/pairs.jsonl`.
+    #[arg(long, short, default_value = "datasets/reward/pairs.jsonl")]
     input: PathBuf,
     /// Where to write the JSONL results (atomically); stdout if absent.
     #[arg(long, short)]
