@@ -49,18 +49,18 @@ fn summarize(label: &str, results: &[InstanceResult], wall: f64) {
 }
 
 fn pure_rust_cost(instances: &[srl_core::TaskInstance], gold: &GoldBackend, root: &std::path::Path) -> f64 {
-    // The files of the fix, read from the environment repos' buggy state is not needed: the
-    // fixed side of each hunk is enough to time parsing and diffing; use the repo files as-is.
     let mut total = 0.0;
     let mut n = 0;
     for t in instances {
         let env = t.image_name.trim_start_matches("srl-swe/env-").split(':').next().unwrap_or("");
-        let files: Vec<SourceFile> = srl_eval::pipeline::oracle_files(t)
-            .into_iter()
-            .filter_map(|p| {
-                std::fs::read_to_string(root.join(env).join("repo").join(&p))
-                    .ok()
-                    .map(|c| SourceFile { path: p, content: c })
+        // The repos hold the clean code; the task state is the clean code with the bug applied.
+        let Ok(bug) = srl_eval::unidiff::parse(&t.patch) else { continue };
+        let files: Vec<SourceFile> = bug
+            .iter()
+            .filter_map(|fp| {
+                let clean = std::fs::read_to_string(root.join(env).join("repo").join(fp.path())).ok()?;
+                let content = srl_eval::unidiff::apply_to_text(&clean, fp).ok()?;
+                Some(SourceFile { path: fp.path().to_string(), content })
             })
             .collect();
         let req = ChatRequest {
@@ -94,10 +94,9 @@ fn main() {
     let loaded = srl_eval::instances::load(None, &root, true).expect("environments/ must exist");
     let instances = loaded.instances;
     let gold = GoldBackend::new(&instances).expect("gold patches parse");
-    println!(
-        "pure Rust (parse SEARCH/REPLACE + git2 patch) per instance: {:.3} ms",
-        1000.0 * pure_rust_cost(&instances, &gold, &root)
-    );
+    let pure = pure_rust_cost(&instances, &gold, &root);
+    assert!(pure > 0.0, "no instance could be prepared for the pure-Rust timing");
+    println!("pure Rust (parse SEARCH/REPLACE + git2 patch) per instance: {:.3} ms", 1000.0 * pure);
     let backend: Arc<dyn ModelBackend> = Arc::new(gold);
     let workers: Vec<usize> = std::env::var("SRL_EVAL_BENCH_WORKERS")
         .unwrap_or_else(|_| "1,2".into())

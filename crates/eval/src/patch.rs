@@ -1,76 +1,59 @@
 //! Patch creation as Agentless-mini does it (`fake_git_repo` in
-//! facebookresearch/swe-rl `src/swerl/agentless_mini/utils/data.py`): a scratch git repository
-//! holds the original files in one commit, the new contents are written over them, and the
-//! work-tree diff (`git diff .`, here libgit2 with git's defaults: 3 context lines, indent
-//! heuristic, `a/`/`b/` prefixes) becomes the patch, with every
-//! `\ No newline at end of file` line removed.
+//! facebookresearch/swe-rl `src/swerl/agentless_mini/utils/data.py`): upstream commits the
+//! original files to a scratch git repository, writes the new contents and takes `git diff .`;
+//! here libgit2 diffs the buffers in memory with git's defaults (3 context lines, indent
+//! heuristic, `a/`/`b/` prefixes), which prints the same text (the tests compare with the git
+//! CLI), and every `\ No newline at end of file` line is removed.
 //!
 //! The post-processing of `repair.py` (`post_process_raw_output`) decides whether the patch is
 //! kept: see [`finalize`].
 
 use crate::error::{EvalError, Result};
 use crate::search_replace::{differ_only_by_empty_lines, is_blank, EditedFile};
-use git2::{DiffFormat, DiffOptions, IndexAddOption, Repository, Signature};
+use git2::{DiffOptions, Patch};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 const NO_NEWLINE: &str = "\\ No newline at end of file\n";
 
-/// Builds a `diff --git` unified diff turning each file's `original` into `new`. Files whose
-/// content is unchanged contribute nothing. Paths must be relative and stay inside the repo.
+/// Builds a `diff --git` unified diff turning each file's `original` into `new`, files in
+/// path order as `git diff .` prints them. Files whose content is unchanged contribute nothing.
+/// Paths must be relative and stay inside the repository.
+///
+/// libgit2 diffs the two buffers in memory (`git_patch_from_buffers`), which prints exactly
+/// what the scratch repository of upstream prints (same header, `index` line with abbreviated
+/// blob ids and mode 100644, hunks; checked against the git CLI in the tests) without touching
+/// the disk.
 pub fn build_patch(files: &[EditedFile]) -> Result<String> {
-    if files.iter().all(|f| f.original == f.new) {
-        return Ok(String::new());
+    let mut changed: Vec<&EditedFile> = files.iter().filter(|f| f.original != f.new).collect();
+    changed.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut out = String::new();
+    for f in changed {
+        check_path(&f.path)?;
+        let mut opts = DiffOptions::new();
+        opts.context_lines(3).indent_heuristic(true);
+        let path = Path::new(&f.path);
+        let mut patch =
+            Patch::from_buffers(f.original.as_bytes(), Some(path), f.new.as_bytes(), Some(path), Some(&mut opts))
+                .map_err(EvalError::git("diff"))?;
+        let buf = patch.to_buf().map_err(EvalError::git("print diff"))?;
+        out.push_str(&String::from_utf8_lossy(&buf));
     }
-    let dir =
-        tempfile::Builder::new().prefix("srl-eval-patch-").tempdir().map_err(EvalError::io(std::env::temp_dir()))?;
-    let repo = Repository::init(dir.path()).map_err(EvalError::git("init"))?;
-    for f in files {
-        write_file(dir.path(), &f.path, &f.original)?;
-    }
-    let mut index = repo.index().map_err(EvalError::git("index"))?;
-    index.add_all(["*"], IndexAddOption::DEFAULT | IndexAddOption::FORCE, None).map_err(EvalError::git("add"))?;
-    index.write().map_err(EvalError::git("index write"))?;
-    let tree_id = index.write_tree().map_err(EvalError::git("write tree"))?;
-    let tree = repo.find_tree(tree_id).map_err(EvalError::git("find tree"))?;
-    let sig =
-        Signature::new("srl-swe", "srl-swe@localhost", &git2::Time::new(0, 0)).map_err(EvalError::git("signature"))?;
-    repo.commit(Some("HEAD"), &sig, &sig, "initial commit", &tree, &[]).map_err(EvalError::git("commit"))?;
-    for f in files {
-        write_file(dir.path(), &f.path, &f.new)?;
-    }
-    let mut opts = DiffOptions::new();
-    opts.context_lines(3).indent_heuristic(true);
-    let diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts)).map_err(EvalError::git("diff"))?;
-    let mut out: Vec<u8> = Vec::new();
-    diff.print(DiffFormat::Patch, |_delta, _hunk, line| {
-        match line.origin() {
-            '+' | '-' | ' ' => {
-                out.push(line.origin() as u8);
-                out.extend_from_slice(line.content());
-            }
-            _ => out.extend_from_slice(line.content()),
-        }
-        true
-    })
-    .map_err(EvalError::git("print diff"))?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    Ok(text.replace(NO_NEWLINE, ""))
+    Ok(out.replace(NO_NEWLINE, ""))
 }
 
-fn write_file(root: &Path, rel: &str, content: &str) -> Result<()> {
+fn check_path(rel: &str) -> Result<()> {
     let rel_path = Path::new(rel);
-    if rel_path.is_absolute() || rel_path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    if rel.is_empty()
+        || rel_path.is_absolute()
+        || rel_path.components().any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         return Err(EvalError::Diff {
             file: rel.to_string(),
             message: "path must be relative and inside the repository".into(),
         });
     }
-    let path = root.join(rel_path);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(EvalError::io(parent))?;
-    }
-    std::fs::write(&path, content).map_err(EvalError::io(&path))
+    Ok(())
 }
 
 /// Why a repair produced an empty `model_patch`.
@@ -187,12 +170,15 @@ mod tests {
         let new = "import os\n\n\ndef f(x):\n    if not x:\n        return 1\n    return 2\n\n\ndef h():\n    pass\n\n\ndef g():\n    pass\n";
         std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
         std::fs::write(dir.path().join("pkg/m.py"), original).unwrap();
+        std::fs::write(dir.path().join("aaa.py"), "x = 1").unwrap();
         run(&["init", "-q"]);
         run(&["add", "."]);
         run(&["-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "i"]);
         std::fs::write(dir.path().join("pkg/m.py"), new).unwrap();
-        let expected = run(&["-c", "core.abbrev=7", "diff", "."]);
-        let ours = build_patch(&[ef("pkg/m.py", original, new)]).unwrap();
+        std::fs::write(dir.path().join("aaa.py"), "x = 2").unwrap();
+        // Upstream removes the `\ No newline at end of file` lines from git's output too.
+        let expected = run(&["-c", "core.abbrev=7", "diff", "."]).replace("\\ No newline at end of file\n", "");
+        let ours = build_patch(&[ef("pkg/m.py", original, new), ef("aaa.py", "x = 1", "x = 2")]).unwrap();
         assert_eq!(ours, expected);
     }
 
