@@ -49,6 +49,14 @@ def main():
         with open(HERE / name, "w") as f:
             for s, n in rows:
                 f.write(json.dumps(record(s, n)) + "\n")
+    # RLVR items for the SRL -> RLVR curriculum: the final answer is the last value.
+    for name, rows in [("rlvr.jsonl", train), ("rlvr_val.jsonl", val)]:
+        with open(HERE / name, "w") as f:
+            for s, n in rows:
+                steps = [str((s + i) % 10) for i in range(n)]
+                item = {"type": "rlvr_item", "version": 1, "id": f"count-{s}-{n}",
+                        "question": " ".join(steps), "answer": steps[-1], "source": "datasets/toy-srl/make.py"}
+                f.write(json.dumps(item) + "\n")
     vocab = {
         "type": "toy_vocab",
         "version": 1,

@@ -330,6 +330,9 @@ pub struct StageConfig {
     /// Schedule overrides.
     #[serde(default)]
     pub schedule: ScheduleOverride,
+    /// System prompt of RLVR prompts (reward `math`); default: Qwen2.5-Math's CoT prompt.
+    #[serde(default)]
+    pub system_prompt: Option<String>,
 }
 
 /// The file layer: what `run.toml` holds.

@@ -49,6 +49,11 @@ fn check_step(s: &StepInstance) -> std::result::Result<(), (&'static str, String
 /// Reads `path` as records of the type `reward` needs. With `skip_bad` false the first bad
 /// record is an error naming its line and field.
 pub fn load_items(path: &Path, reward: RewardKind, skip_bad: bool) -> Result<Loaded> {
+    load_items_with(path, reward, skip_bad, MATH_SYSTEM_PROMPT)
+}
+
+/// [`load_items`] with the system prompt of RLVR prompts.
+pub fn load_items_with(path: &Path, reward: RewardKind, skip_bad: bool, math_system: &str) -> Result<Loaded> {
     let mut items = Vec::new();
     let mut skipped = 0usize;
     for line in srl_core::io::jsonl_lines(path)? {
@@ -70,10 +75,7 @@ pub fn load_items(path: &Path, reward: RewardKind, skip_bad: bool) -> Result<Loa
                 Ok(r) => Ok(PromptItem {
                     id: r.id.clone(),
                     target: RewardTarget::from_rlvr(&r),
-                    messages: vec![
-                        Message::new(Role::System, MATH_SYSTEM_PROMPT),
-                        Message::new(Role::User, r.question),
-                    ],
+                    messages: vec![Message::new(Role::System, math_system), Message::new(Role::User, r.question)],
                 }),
             },
         };

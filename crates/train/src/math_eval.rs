@@ -96,6 +96,8 @@ pub struct MathEvalOptions {
     pub seed: u64,
     /// Text opening each response (see the trainer's `rollout.response-prefix`).
     pub response_prefix: String,
+    /// System turn (default: Qwen2.5-Math's CoT prompt).
+    pub system_prompt: Option<String>,
 }
 
 /// Per-problem result (one JSON line of `results.jsonl`).
@@ -133,9 +135,9 @@ pub struct MathEvalSummary {
 }
 
 /// The prompt of a problem: the Qwen2.5-Math CoT system turn and the question.
-pub fn math_prompt(codec: &dyn TextCodec, question: &str, prefix: &str) -> Result<Vec<i64>> {
-    let mut ids =
-        codec.encode_chat(&[Message::new(Role::System, MATH_SYSTEM_PROMPT), Message::new(Role::User, question)])?;
+pub fn math_prompt(codec: &dyn TextCodec, question: &str, prefix: &str, system: Option<&str>) -> Result<Vec<i64>> {
+    let system = system.unwrap_or(MATH_SYSTEM_PROMPT);
+    let mut ids = codec.encode_chat(&[Message::new(Role::System, system), Message::new(Role::User, question)])?;
     if !prefix.is_empty() {
         ids.extend(codec.encode_text(prefix)?);
     }
@@ -153,7 +155,7 @@ pub fn evaluate_math(
     let grader = MathAnswerReward::default();
     let prompts: Vec<Vec<i64>> = problems
         .iter()
-        .map(|p| math_prompt(policy.codec(), &p.question, &opts.response_prefix))
+        .map(|p| math_prompt(policy.codec(), &p.question, &opts.response_prefix, opts.system_prompt.as_deref()))
         .collect::<Result<_>>()?;
     let greedy = SamplingParams { temperature: 1.0, top_p: 1.0, max_new_tokens: opts.max_new_tokens, greedy: true };
     let bs = opts.batch_size.max(1);

@@ -14,7 +14,7 @@
 
 use crate::checkpoint::{self, Best, TrainerState};
 use crate::config::{ResolvedConfig, ResolvedStage, RewardKind};
-use crate::data::{load_items, PromptItem};
+use crate::data::{load_items_with, PromptItem};
 use crate::dynamic_sampling::DynamicBatch;
 use crate::error::{Result, TrainError};
 use crate::grpo::{agg_loss, group_advantages, kl_penalty, policy_loss, LossNorm};
@@ -226,9 +226,10 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
     let mut skipped_records = 0;
     let mut stage_data = Vec::with_capacity(cfg.stages.len());
     for st in &cfg.stages {
-        let train = load_items(&st.config.data, st.config.reward, run.skip_bad_records)?;
+        let system = st.config.system_prompt.as_deref().unwrap_or(crate::data::MATH_SYSTEM_PROMPT);
+        let train = load_items_with(&st.config.data, st.config.reward, run.skip_bad_records, system)?;
         let val = match &st.config.val_data {
-            Some(p) => load_items(p, st.config.reward, run.skip_bad_records)?,
+            Some(p) => load_items_with(p, st.config.reward, run.skip_bad_records, system)?,
             None => crate::data::Loaded { items: Vec::new(), skipped: 0 },
         };
         skipped_records += train.skipped + val.skipped;
@@ -277,6 +278,7 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
                     batch_size: run.rollout.generation_batch,
                     seed: run.seed,
                     response_prefix: prefix.clone(),
+                    system_prompt: st.config.system_prompt.clone(),
                 };
                 evaluate_math(policy, &problems, &o, &|_| {})?.1.greedy_accuracy
             }

@@ -65,9 +65,6 @@ fn mean_srl_reward_rises_on_the_toy_task() {
     let t0 = std::time::Instant::now();
     let summary = train(&cfg, &TrainOptions::default(), &NoReporter).unwrap();
     let log = std::fs::read_to_string(dir.path().join("run/metrics.jsonl")).unwrap();
-    if std::env::var_os("SRL_SWE_KEEP_METRICS").is_some() {
-        std::fs::write("/tmp/learning-metrics.jsonl", &log).unwrap();
-    }
     let recs: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let rewards: Vec<f64> = recs.iter().map(|r| r["reward_mean"].as_f64().unwrap()).collect();
     let first = rewards[..5].iter().sum::<f64>() / 5.0;

@@ -48,6 +48,7 @@ pub(crate) fn run(args: &crate::commands::eval::Args) -> anyhow::Result<ExitCode
         batch_size: 16,
         seed: 0,
         response_prefix: String::new(),
+        system_prompt: None,
     };
     let mut summaries = serde_json::Map::new();
     for (name, path) in datasets(&input)? {
