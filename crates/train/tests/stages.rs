@@ -1,5 +1,6 @@
 //! SRL → RLVR in one run: two stages with their own data, reward (`srl`, then `math`) and
-//! optimizer overrides; the second stage validates with the math evaluation code.
+//! optimizer overrides; the second stage validates with the math evaluation code. The run also
+//! exercises the KL penalty to a frozen reference, the dual clip and `seq-mean-token-mean`.
 
 use srl_train::config::RunConfig;
 use srl_train::{train, NoReporter, TrainOptions};
@@ -22,10 +23,15 @@ vocab = "{r}/datasets/toy-srl/vocab.json"
 group-size = 4
 max-new-tokens = 3
 response-prefix = "<think>"
+[algorithm]
+kl-coef = 0.01
+dual-clip = 3.0
+loss-agg = "seq-mean-token-mean"
 [optimizer]
 lr = 1e-3
 [batch]
 prompts-per-step = 4
+mini-batches = 2
 [validation]
 max-items = 4
 at-start = false
@@ -62,6 +68,8 @@ optimizer = {{ lr = 2e-4 }}
     assert_eq!(stages, vec!["srl", "srl", "rlvr", "rlvr"]);
     let lrs: Vec<f64> = recs.iter().map(|r| r["lr"].as_f64().unwrap()).collect();
     assert_eq!(lrs, vec![1e-3, 1e-3, 2e-4, 2e-4]);
+    // The KL penalty to the frozen initial policy is measured once the policy has moved.
+    assert!(recs.iter().any(|r| r["kl"].as_f64().unwrap() > 0.0), "{recs:?}");
     // Math rewards are 0/1: no format-error penalty in the RLVR stage.
     for r in &recs[2..] {
         let m = r["reward_mean"].as_f64().unwrap();
