@@ -143,3 +143,17 @@ fn ctrl_c_removes_the_containers_of_the_run() {
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(runs(), 0, "no container of the interrupted run is left");
 }
+
+#[test]
+fn default_inputs_are_the_shipped_samples() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = srl_swe()
+        .args(["replay", "datasets/swe-smith/jsonl/tool.jsonl", "datasets/swe-smith-src", "--jobs", "3", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = summary(&out.stdout);
+    assert_eq!(s["trajectories"], 9, "rendered samples and their specs are the same trajectories: {s}");
+    assert_eq!(s["resolved"], 9, "{s}");
+}

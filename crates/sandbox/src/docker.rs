@@ -87,6 +87,23 @@ pub async fn remove_live_containers() -> usize {
 }
 
 static STOPPING: AtomicBool = AtomicBool::new(false);
+static CREATING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a container creation in flight for [`shutdown_cleanup`].
+struct CreatingGuard;
+
+impl CreatingGuard {
+    fn new() -> Self {
+        CREATING.fetch_add(1, Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for CreatingGuard {
+    fn drop(&mut self) {
+        CREATING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 fn run_ids() -> &'static Mutex<std::collections::HashSet<String>> {
     static IDS: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
@@ -98,6 +115,11 @@ fn run_ids() -> &'static Mutex<std::collections::HashSet<String>> {
 /// refused from the first call on. Returns how many were removed.
 pub async fn shutdown_cleanup() -> usize {
     STOPPING.store(true, Ordering::SeqCst);
+    // Let container creations in flight finish (they remove themselves once STOPPING is set).
+    let t0 = tokio::time::Instant::now();
+    while CREATING.load(Ordering::SeqCst) > 0 && t0.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut n = remove_live_containers().await;
     let ids: Vec<String> = run_ids().lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
     if let Ok(docker) = connect().await {
@@ -223,6 +245,10 @@ impl DockerSandbox {
             ..Default::default()
         };
         let opts = CreateContainerOptionsBuilder::default().build();
+        if STOPPING.load(Ordering::SeqCst) {
+            return Err(SandboxError::Removed { name: format!("new container from {image} (shutting down)") });
+        }
+        let _creating = CreatingGuard::new();
         let created = docker
             .create_container(Some(opts), body)
             .await

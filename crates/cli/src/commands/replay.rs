@@ -124,6 +124,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.only.is_empty() {
         trajs.retain(|t| args.only.contains(&t.traj_id));
     }
+    // The same trajectory may come both as a rendered sample and as its spec: keep the first.
+    let mut seen = std::collections::HashSet::new();
+    trajs.retain(|t| seen.insert(t.traj_id.clone()));
     let instances = srl_sandbox::environments::load_all_instances(&args.environments)
         .with_context(|| format!("loading task instances from {}", args.environments.display()))?;
     let (items, missing) = replay::match_instances(trajs, &instances);
