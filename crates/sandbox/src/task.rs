@@ -18,9 +18,9 @@ pub struct TaskEnv<S> {
 /// Starts the task's image (it must exist locally) and checks out its state.
 pub async fn start_task(instance: &TaskInstance, config: &SandboxConfig) -> Result<TaskEnv<DockerSandbox>> {
     let docker = crate::docker::connect().await?;
-    if !crate::docker::image_exists(&docker, &instance.image_name).await?
-        && !(config.pull_missing && pull(&docker, &instance.image_name).await)
-    {
+    let present = crate::docker::image_exists(&docker, &instance.image_name).await?
+        || (config.pull_missing && pull(&docker, &instance.image_name).await);
+    if !present {
         return Err(SandboxError::ImageMissing {
             image: instance.image_name.clone(),
             instance: Some(instance.instance_id.clone()),
