@@ -5,6 +5,14 @@
 //! The algorithm follows veRL as `reference/method.md` §7–9 describes it. Sibling crates:
 //! `srl-core` (records), `srl-reward` (SRL and math rewards), `srl-model` (Qwen2 policy).
 //!
+//! Entry points:
+//! - [`RunConfig::load`] (TOML + `--set` overrides) → [`RunConfig::resolve`] →
+//!   [`train`]`(&ResolvedConfig, &TrainOptions, &dyn Reporter)` → [`TrainSummary`];
+//! - [`math_eval::load_math_problems`] + [`math_eval::evaluate_math`] (greedy accuracy, Avg@k);
+//! - [`Policy`] (`load`, `generate`, `logprobs`, `save`) over a [`codec::TextCodec`];
+//! - the pure pieces: [`grpo`] (advantages, clipped loss, aggregation, KL), [`dynamic_sampling`],
+//!   [`optimizer::AdamW`], [`schedule::Schedule`], [`checkpoint`], [`metrics`].
+//!
 //! ```
 //! use srl_train::grpo::{group_advantages, AdvantageNorm};
 //! let r = tch::Tensor::from_slice(&[1.0f64, 0.0, 0.5, 0.5]);
