@@ -18,13 +18,24 @@ fn model_init_writes_tiny_checkpoint_and_generate_uses_it() {
     for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["model_type"], "qwen2");
     assert_eq!(config["hidden_size"], 256);
 
     let run = || {
         let o = srl_swe()
-            .args(["model", "generate", "--max-new-tokens", "8", "--prompt", "hello", "--prompt", "fix the bug", "--model"])
+            .args([
+                "model",
+                "generate",
+                "--max-new-tokens",
+                "8",
+                "--prompt",
+                "hello",
+                "--prompt",
+                "fix the bug",
+                "--model",
+            ])
             .arg(&out)
             .output()
             .unwrap();

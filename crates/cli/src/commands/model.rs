@@ -114,7 +114,8 @@ impl GenerationProgress for Bar {
 fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let device: Device = args.device.parse()?;
     let dtype: DType = args.dtype.parse()?;
-    let policy = Policy::load(&args.model, device, dtype).with_context(|| format!("loading {}", args.model.display()))?;
+    let policy =
+        Policy::load(&args.model, device, dtype).with_context(|| format!("loading {}", args.model.display()))?;
     let prompts = args
         .prompt
         .iter()
