@@ -25,7 +25,7 @@ fn train_with_no_arguments_runs_the_demo_config() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let steps = summary["steps"].as_u64().unwrap();
     assert!(steps >= 10, "{summary}");
-    let run = dir.path().join("runs/demo");
+    let run = dir.path().join("out/runs/demo");
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count() as u64, steps);
     let first: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();

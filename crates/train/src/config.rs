@@ -382,7 +382,7 @@ pub struct RunConfig {
 }
 
 fn default_output_dir() -> PathBuf {
-    PathBuf::from("runs/train")
+    PathBuf::from("out/runs/train")
 }
 
 fn default_true() -> bool {
