@@ -329,6 +329,7 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
             reporter.step(&m);
             metrics.push(m)?;
             let every = run.validation.every;
+            let mut new_best = false;
             if (every > 0 && state.global_step % every == 0) || stage_done {
                 if let Some(s) = validate(&policy, si)? {
                     tracing::info!(step = state.global_step, score = s, "validation");
@@ -337,6 +338,7 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
                     summary.validations.push((state.global_step, s));
                     if state.best.as_ref().is_none_or(|b| s > b.score) {
                         state.best = Some(Best { step: state.global_step, score: s });
+                        new_best = true;
                     }
                 }
             }
@@ -346,7 +348,9 @@ pub fn train(cfg: &ResolvedConfig, opts: &TrainOptions, reporter: &dyn Reporter)
                 state.cursor = Default::default();
             }
             let ck = run.checkpoint.every;
-            if (ck > 0 && state.global_step % ck == 0) || last {
+            // A new best is checkpointed at once so that retention can keep it.
+            let save_best = new_best && run.checkpoint.keep_best;
+            if (ck > 0 && state.global_step % ck == 0) || last || save_best {
                 summary.last_checkpoint = Some(save_checkpoint(&run_dir, &policy, &opt, &state, cfg)?);
             }
             if stage_done {

@@ -59,6 +59,9 @@ fn six_steps_equal_three_plus_resumed_three() {
     let b = tempfile::tempdir().unwrap();
     let full = train(&config(a.path()), &TrainOptions::default(), &NoReporter).unwrap();
     assert_eq!(full.steps, 6);
+    // The best checkpoint by validation is written when found and survives retention.
+    let best = full.best.clone().unwrap();
+    assert!(a.path().join(format!("run/checkpoint-{}", best.step)).join("model.safetensors").exists(), "{best:?}");
     let half =
         train(&config(b.path()), &TrainOptions { stop_after: Some(3), ..Default::default() }, &NoReporter).unwrap();
     assert_eq!(half.steps, 3);
