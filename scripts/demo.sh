@@ -45,9 +45,9 @@ step "eval: Agentless-mini oracle with the gold patches (validates the environme
 "$bin" eval --mode oracle --model gold --out "$out/eval-oracle-gold"
 
 step "eval: Agentless-mini oracle with the SRL-trained tiny model"
-"$bin" eval --mode oracle --model local --checkpoint "$out/train-swe/final" --max-tokens 64 --out "$out/eval-oracle-local"
+"$bin" eval --mode oracle --model local --checkpoint "$out/train-swe/checkpoint-3" --max-tokens 64 --out "$out/eval-oracle-local"
 
 step "eval: math greedy accuracy with the SRL-trained tiny model"
-"$bin" eval --mode math --checkpoint "$out/train-swe/final" --max-tokens 64 --limit 5 --out "$out/eval-math"
+"$bin" eval --mode math --checkpoint "$out/train-swe/checkpoint-3" --max-tokens 64 --limit 5 --out "$out/eval-math"
 
 step "done: outputs in $out/"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite (README command 2): set-up, formatting check, then every test in the
-# workspace, Docker and libtorch ones included.
+# The whole test suite (README command 2): set-up (torch venv, Docker base image; reused when
+# present), formatting check, then every test in the workspace — Docker, libtorch and parity
+# tests included. The task-environment images are built first with `srl-swe sandbox build`
+# (idempotent, ~30 ms when present), since the sandbox and eval tests run inside them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/setup.sh"
 cd "$here/.."
 cargo fmt --all -- --check
-cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
+cargo build --locked -p srl-swe
+"$CARGO_TARGET_DIR/debug/srl-swe" sandbox build
 cargo test --workspace --locked --no-fail-fast
