@@ -135,10 +135,9 @@ impl Action {
         let spec = tools::tool(&self.tool).ok_or_else(|| ActionParseError::UnknownTool(self.tool.clone()))?;
         let mut slots: Vec<Option<String>> = vec![None; spec.params.len()];
         for (name, value) in self.params {
-            let idx = spec.param_index(&name).ok_or_else(|| ActionParseError::UnknownParameter {
-                tool: self.tool.clone(),
-                param: name.clone(),
-            })?;
+            let idx = spec
+                .param_index(&name)
+                .ok_or_else(|| ActionParseError::UnknownParameter { tool: self.tool.clone(), param: name.clone() })?;
             if slots[idx].is_some() {
                 return Err(ActionParseError::DuplicateParameter(name));
             }
@@ -182,7 +181,12 @@ impl Action {
                             let nums: Option<Vec<i64>> = items.iter().map(|x| x.as_i64()).collect();
                             match nums {
                                 Some(n) => format_int_array(&n),
-                                None => return Err(ActionParseError::InvalidValue { param: k.clone(), value: v.to_string() }),
+                                None => {
+                                    return Err(ActionParseError::InvalidValue {
+                                        param: k.clone(),
+                                        value: v.to_string(),
+                                    })
+                                }
                             }
                         }
                         other => other.to_string(),
@@ -200,7 +204,8 @@ impl Action {
 
     /// The canonical XML text (see the type's docs).
     pub fn to_canonical(&self) -> String {
-        let mut out = String::with_capacity(32 + self.params.iter().map(|(k, v)| k.len() + v.len() + 24).sum::<usize>());
+        let mut out =
+            String::with_capacity(32 + self.params.iter().map(|(k, v)| k.len() + v.len() + 24).sum::<usize>());
         out.push_str(FN_OPEN);
         out.push_str(&self.tool);
         out.push_str(">\n");
@@ -223,7 +228,11 @@ impl Action {
         let (action, rest) = Self::parse_block(text.trim_start())?;
         let rest = rest.trim();
         if !rest.is_empty() {
-            return Err(if rest.contains(FN_OPEN) { ActionParseError::MultipleCalls } else { ActionParseError::TrailingText });
+            return Err(if rest.contains(FN_OPEN) {
+                ActionParseError::MultipleCalls
+            } else {
+                ActionParseError::TrailingText
+            });
         }
         action.validated()
     }
@@ -252,7 +261,9 @@ impl Action {
                 let gt = rest.find('>').ok_or(ActionParseError::UnclosedFunction)?;
                 let name = rest[..gt].trim().to_string();
                 let value_and_rest = &rest[gt + 1..];
-                let end = value_and_rest.find(PARAM_CLOSE).ok_or_else(|| ActionParseError::UnclosedParameter(name.clone()))?;
+                let end = value_and_rest
+                    .find(PARAM_CLOSE)
+                    .ok_or_else(|| ActionParseError::UnclosedParameter(name.clone()))?;
                 params.push((name, value_and_rest[..end].to_string()));
                 body = &value_and_rest[end + PARAM_CLOSE.len()..];
                 continue;
@@ -299,9 +310,12 @@ mod tests {
 
     #[test]
     fn round_trip_editor_call() {
-        let a = Action::new("str_replace_editor", [("path", "/testbed/a.py"), ("command", "str_replace"), ("old_str", "  x\n"), ("new_str", "")])
-            .validated()
-            .unwrap();
+        let a = Action::new(
+            "str_replace_editor",
+            [("path", "/testbed/a.py"), ("command", "str_replace"), ("old_str", "  x\n"), ("new_str", "")],
+        )
+        .validated()
+        .unwrap();
         assert_eq!(a.params[0].0, "command", "schema order");
         let text = a.to_canonical();
         assert_eq!(Action::parse_canonical(&text).unwrap(), a);

@@ -27,7 +27,8 @@ impl AtomicFile {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let tmp = tempfile::Builder::new().prefix(".srl-swe-").suffix(".tmp").tempfile_in(&dir).map_err(io_err(&dir))?;
+        let tmp =
+            tempfile::Builder::new().prefix(".srl-swe-").suffix(".tmp").tempfile_in(&dir).map_err(io_err(&dir))?;
         Ok(Self { path, writer: BufWriter::with_capacity(1 << 20, tmp) })
     }
 
@@ -83,8 +84,11 @@ pub fn read_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<Vec<T>>
     let mut out = Vec::new();
     for item in jsonl_lines(path)? {
         let (line, text) = item?;
-        let value = serde_json::from_str(&text)
-            .map_err(|e| CoreError::Record { path: path.to_path_buf(), line, message: e.to_string() })?;
+        let value = serde_json::from_str(&text).map_err(|e| CoreError::Record {
+            path: path.to_path_buf(),
+            line,
+            message: e.to_string(),
+        })?;
         out.push(value);
     }
     Ok(out)
@@ -100,7 +104,9 @@ pub fn jsonl_lines(path: &Path) -> Result<impl Iterator<Item = Result<(usize, St
         match bytes {
             Err(source) => Some(Err(CoreError::Io { path: path.to_path_buf(), source })),
             Ok(b) => match String::from_utf8(b) {
-                Err(_) => Some(Err(CoreError::Record { path: path.to_path_buf(), line, message: "invalid UTF-8".into() })),
+                Err(_) => {
+                    Some(Err(CoreError::Record { path: path.to_path_buf(), line, message: "invalid UTF-8".into() }))
+                }
                 Ok(s) if s.trim().is_empty() => None,
                 Ok(s) => Some(Ok((line, s))),
             },

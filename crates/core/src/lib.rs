@@ -23,6 +23,5 @@ pub mod tools;
 pub use action::{Action, ActionParseError};
 pub use error::{CoreError, Result};
 pub use records::{
-    Message, Prediction, Provenance, RlvrItem, Role, StepInstance, TaskInstance, TaskKind,
-    RECORD_VERSION,
+    Message, Prediction, Provenance, RlvrItem, Role, StepInstance, TaskInstance, TaskKind, RECORD_VERSION,
 };

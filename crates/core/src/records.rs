@@ -171,7 +171,13 @@ mod tests {
             target: "<function=submit>\n</function>".into(),
             target_tool: Some("submit".into()),
             reference_answer: None,
-            provenance: Provenance { source: "a.jsonl".into(), row: Some(3), trajectory_id: "t".into(), step_index: 1, num_steps: 2 },
+            provenance: Provenance {
+                source: "a.jsonl".into(),
+                row: Some(3),
+                trajectory_id: "t".into(),
+                step_index: 1,
+                num_steps: 2,
+            },
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.starts_with("{\"type\":\"srl_step\""), "{text}");

@@ -64,7 +64,13 @@ pub const TOOLS: &[ToolSpec] = &[
             to a new file; `str_replace` replaces `old_str`, which must occur exactly once, with `new_str`; \
             `insert` inserts `new_str` after line `insert_line`; `undo_edit` reverts the last edit of `path`.",
         params: &[
-            ParamSpec { name: "command", required: true, kind: ParamKind::String, allowed: EDITOR_COMMANDS, xml_padded: false },
+            ParamSpec {
+                name: "command",
+                required: true,
+                kind: ParamKind::String,
+                allowed: EDITOR_COMMANDS,
+                xml_padded: false,
+            },
             p("path", true, ParamKind::String),
             ParamSpec { name: "file_text", required: false, kind: ParamKind::String, allowed: &[], xml_padded: true },
             ParamSpec { name: "old_str", required: false, kind: ParamKind::String, allowed: &[], xml_padded: true },
