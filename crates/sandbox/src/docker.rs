@@ -315,20 +315,9 @@ impl DockerSandbox {
                 working_dir: Some("/".into()),
                 ..Default::default()
             };
-            let created = self
-                .docker
-                .create_exec(&self.id, opts)
-                .await
-                .map_err(|e| SandboxError::docker("create_exec", Some(&self.id), e))?;
-            let started = self
-                .docker
-                .start_exec(
-                    &created.id,
-                    Some(StartExecOptions { detach: false, tty: false, output_capacity: Some(64 * 1024) }),
-                )
-                .await
-                .map_err(|e| SandboxError::docker("start_exec", Some(&self.id), e))?;
-            if let StartExecResults::Attached { output, input } = started {
+            if let StartedExec { results: StartExecResults::Attached { output, input }, .. } =
+                self.create_and_start(opts).await?
+            {
                 *guard = Some(crate::session::Session { input, output });
             }
         }
@@ -381,6 +370,11 @@ impl DockerSandbox {
             attach_stderr: Some(true),
             ..Default::default()
         };
+        self.create_and_start(opts).await
+    }
+
+    /// Creates an exec in the container and starts it attached.
+    async fn create_and_start(&self, opts: CreateExecOptions<String>) -> Result<StartedExec> {
         let created = self
             .docker
             .create_exec(&self.id, opts)
