@@ -157,3 +157,24 @@ fn default_inputs_are_the_shipped_samples() {
     assert_eq!(s["trajectories"], 9, "rendered samples and their specs are the same trajectories: {s}");
     assert_eq!(s["resolved"], 9, "{s}");
 }
+
+#[test]
+fn xml_and_ticks_parquet_shards_replay_through_the_prepare_readers() {
+    // The same expert trajectory rendered in the xml and ticks splits (parquet shards, read by
+    // srl-trajectory as `srl-swe prepare` reads them) must re-execute and resolve its task.
+    for split in ["xml", "ticks"] {
+        let out_dir = tempfile::tempdir().unwrap();
+        let shard = repo_root().join(format!("datasets/swe-smith/data/{split}-00000-of-00001.parquet"));
+        let out = srl_swe()
+            .arg("replay")
+            .arg(&shard)
+            .args(["--traj", "srl-swe__textkit.ea4138a2.func_pm_op_change__699bb2e0.614b68d8", "--out"])
+            .arg(out_dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{split}: {}", String::from_utf8_lossy(&out.stderr));
+        let s = summary(&out.stdout);
+        assert_eq!(s["resolved"], 1, "{split}: {s}");
+        assert!(s["mean_similarity"].as_f64().unwrap() > 0.95, "{split}: {s}");
+    }
+}

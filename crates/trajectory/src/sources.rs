@@ -90,6 +90,31 @@ impl InputFile {
     }
 }
 
+/// One decoded record of an input file, for callers that handle records one by one (e.g.
+/// `srl-swe replay`) rather than through the prepare pipeline.
+#[derive(Debug)]
+pub struct DecodedRow {
+    /// Index into the file list.
+    pub file: usize,
+    /// 0-based row (parquet) or line index (JSONL); `None` for `.traj` files.
+    pub row: Option<u64>,
+    /// The record's columns, or why it could not be read.
+    pub fields: std::result::Result<serde_json::Map<String, serde_json::Value>, Issue>,
+}
+
+/// Reads and decodes every record of `files` in order, keeping the `wanted` columns. Holds all
+/// records in memory: meant for small inputs such as trajectories to replay in containers; the
+/// prepare pipeline streams instead.
+pub fn read_rows(files: &[InputFile], wanted: &[&str]) -> Vec<DecodedRow> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    read_records(files, wanted, 64, &tx);
+    drop(tx);
+    rx.into_iter()
+        .flatten()
+        .map(|r| DecodedRow { file: r.file, row: r.row, fields: crate::driver::fields_of(&files[r.file], r.body) })
+        .collect()
+}
+
 /// A record as read, before decoding.
 #[derive(Debug)]
 pub(crate) enum RawBody {

@@ -3,9 +3,10 @@
 //! observation is to the recorded one (SequenceMatcher ratio, `srl_reward::ratio`), runs the
 //! task's tests on the final state and says whether it resolves the task.
 //!
-//! Inputs: SWE-smith `tool`-split JSONL files, expert spec files (`*.json`, the format of
-//! `datasets/swe-smith-src/`), or folders holding them. Trajectories are read here with serde
-//! (`srl_sandbox::replay::from_tool_row` / `from_spec`). Output: `<out>/<traj_id>.jsonl` (one
+//! Inputs: SWE-smith parquet shards of any split and SWE-agent `.traj` files (read by
+//! `srl-trajectory`, as `srl-swe prepare` reads them), `tool`-split JSONL rows
+//! (`srl_sandbox::replay::from_tool_row`), expert spec files (`*.json`, the format of
+//! `datasets/swe-smith-src/`), or folders holding them. Output: `<out>/<traj_id>.jsonl` (one
 //! `replay_step` line per step, then the `replay_result` line) and `<out>/summary.json`; the
 //! summary also goes to stdout. Exit code 1 when some trajectory does not resolve.
 use anyhow::Context;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 /// Options of `srl-swe replay`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Trajectory files (`tool`-split JSONL, expert spec JSON) or folders [default: datasets/swe-smith/jsonl/tool.jsonl].
+    /// Trajectory files (SWE-smith parquet shards, `.traj`, `tool`-split JSONL, expert spec JSON) or folders [default: datasets/swe-smith/jsonl/tool.jsonl].
     inputs: Vec<PathBuf>,
     /// Folder holding the task environments.
     #[arg(long, env = "SRL_SWE_ENVIRONMENTS", default_value = "environments")]
@@ -74,7 +75,16 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?;
         entries.sort();
         for e in entries {
-            if e.is_dir() || e.extension().is_some_and(|x| x == "jsonl" || x == "json") {
+            // SWE-agent run folders hold `preds.json` and SWE-smith `report.json` beside the
+            // `.traj` files: they are not trajectories.
+            let name = e.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name == "preds.json" || name == "report.json" {
+                continue;
+            }
+            if e.is_dir()
+                || e.extension()
+                    .is_some_and(|x| ["jsonl", "json", "parquet", "traj"].contains(&x.to_str().unwrap_or_default()))
+            {
                 collect_files(&e, out)?;
             }
         }
@@ -102,9 +112,56 @@ fn read_trajectories(file: &Path) -> anyhow::Result<Vec<ReplayTrajectory>> {
         let spec: srl_sandbox::expert::ExpertSpec =
             serde_json::from_str(&text).with_context(|| format!("{name}: not an expert spec"))?;
         Ok(vec![replay::from_spec(&spec, &name)?])
+    } else if file.extension().is_some_and(|x| x == "parquet" || x == "traj") {
+        read_with_srl_trajectory(file)
     } else {
-        anyhow::bail!("{name}: unsupported input (expected .jsonl tool-split rows or .json expert specs)")
+        anyhow::bail!(
+            "{name}: unsupported input (expected SWE-smith parquet shards, .traj files, .jsonl tool-split rows or .json expert specs)"
+        )
     }
+}
+
+/// SWE-smith parquet shards of any split (`tool`, `xml`, `ticks`, told from the file name or the
+/// content) and SWE-agent `.traj` files, read and replayed into steps by `srl-trajectory`, the
+/// same code `srl-swe prepare` uses.
+fn read_with_srl_trajectory(file: &Path) -> anyhow::Result<Vec<ReplayTrajectory>> {
+    use srl_trajectory::sources::{discover, read_rows};
+    let files = discover(file, true)?;
+    let mut out = Vec::new();
+    for row in read_rows(&files, &srl_trajectory::SWE_COLUMNS) {
+        let input = &files[row.file];
+        let place = match row.row {
+            Some(r) => format!("{} row {r}", input.path.display()),
+            None => input.path.display().to_string(),
+        };
+        let fields = row.fields.map_err(|issue| {
+            anyhow::anyhow!("{place}: field `{}`: {} ({:?})", issue.field, issue.detail, issue.kind)
+        })?;
+        let text = |key: &str| fields.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let instance_id = text("instance_id").with_context(|| format!("{place}: field `instance_id` missing"))?;
+        let messages = match fields.get("messages") {
+            Some(serde_json::Value::String(s)) => {
+                serde_json::from_str(s).with_context(|| format!("{place}: field `messages` is not JSON"))?
+            }
+            Some(v) => v.clone(),
+            None => anyhow::bail!("{place}: field `messages` missing"),
+        };
+        let split = input
+            .split()
+            .or_else(|| srl_trajectory::Split::detect(&messages))
+            .with_context(|| format!("{place}: cannot tell the split (tool, xml, ticks) of `messages`"))?;
+        let replayed = srl_trajectory::replay_messages(&messages, split).map_err(|issue| {
+            anyhow::anyhow!("{place}: field `{}`: {} ({:?})", issue.field, issue.detail, issue.kind)
+        })?;
+        out.push(ReplayTrajectory {
+            traj_id: text("traj_id").unwrap_or_else(|| instance_id.clone()),
+            instance_id,
+            steps: replayed.steps.into_iter().map(|s| (s.action, s.observation)).collect(),
+            patch: text("patch"),
+            source: place,
+        });
+    }
+    Ok(out)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
