@@ -6,26 +6,17 @@
 //! (e.g. no gradient through log π) nothing would change; either way this test fails. The sign
 //! itself is checked directly in `grpo::tests::gradient_pushes_up_tokens_with_positive_advantage`.
 
+mod support;
+
 use srl_train::config::RunConfig;
 use srl_train::{train, NoReporter, TrainOptions};
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use std::path::Path;
 
 fn config(out: &Path, steps: u64, extra: &str) -> RunConfig {
-    let r = repo();
+    let r = support::repo();
     let text = format!(
         r#"
-seed = 1
-output-dir = "{out}/run"
-threads = 1
-[model]
-path = "{out}/model"
-init = "toy"
-vocab = "{r}/datasets/toy-srl/vocab.json"
-[rollout]
+{header}[rollout]
 group-size = 16
 max-new-tokens = 2
 response-prefix = "<think>"
@@ -52,7 +43,7 @@ reward = "srl"
 steps = {steps}
 {extra}
 "#,
-        out = out.display(),
+        header = support::toy_header(out, 1),
         r = r.display()
     );
     RunConfig::from_toml_str(&text, Path::new("learning.toml"), &[]).unwrap()

@@ -2,26 +2,17 @@
 //! bit-identical weights and optimizer moments (the trainer derives every random draw from
 //! (seed, step, round) and checkpoints weights, AdamW moments, step, stage and data cursor).
 
+mod support;
+
 use srl_train::config::RunConfig;
 use srl_train::{train, NoReporter, TrainOptions};
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use std::path::Path;
 
 fn config(out: &Path) -> srl_train::ResolvedConfig {
-    let r = repo();
+    let r = support::repo();
     let text = format!(
         r#"
-seed = 11
-output-dir = "{out}/run"
-threads = 1
-[model]
-path = "{out}/model"
-init = "toy"
-vocab = "{r}/datasets/toy-srl/vocab.json"
-[rollout]
+{header}[rollout]
 group-size = 4
 max-new-tokens = 6
 response-prefix = "<think>"
@@ -47,7 +38,7 @@ val-data = "{r}/datasets/toy-srl/val.jsonl"
 reward = "srl"
 steps = 6
 "#,
-        out = out.display(),
+        header = support::toy_header(out, 11),
         r = r.display()
     );
     RunConfig::from_toml_str(&text, Path::new("resume.toml"), &[]).unwrap().resolve().unwrap()

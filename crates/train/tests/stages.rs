@@ -2,24 +2,19 @@
 //! optimizer overrides; the second stage validates with the math evaluation code. The run also
 //! exercises the KL penalty to a frozen reference, the dual clip and `seq-mean-token-mean`.
 
+mod support;
+
 use srl_train::config::RunConfig;
 use srl_train::{train, NoReporter, TrainOptions};
 use std::path::Path;
 
 #[test]
 fn srl_then_rlvr_stages_run_in_order_with_their_settings() {
-    let r = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    let r = support::repo();
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         r#"
-seed = 5
-output-dir = "{out}/run"
-threads = 1
-[model]
-path = "{out}/model"
-init = "toy"
-vocab = "{r}/datasets/toy-srl/vocab.json"
-[rollout]
+{header}[rollout]
 group-size = 4
 max-new-tokens = 3
 response-prefix = "<think>"
@@ -50,7 +45,7 @@ system-prompt = "count"
 steps = 2
 optimizer = {{ lr = 2e-4 }}
 "#,
-        out = dir.path().display(),
+        header = support::toy_header(dir.path(), 5),
         r = r.display()
     );
     let cfg = RunConfig::from_toml_str(&text, Path::new("stages.toml"), &[]).unwrap().resolve().unwrap();
