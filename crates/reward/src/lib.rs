@@ -32,6 +32,7 @@
 
 mod error;
 pub mod format;
+mod math;
 pub mod math_grader;
 pub mod protocol;
 pub mod sequence_matcher;

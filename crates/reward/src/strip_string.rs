@@ -9,6 +9,12 @@
 //! - The reference's unwrapping of `{x}`, `(x)`, `[x]` around alphanumerics never fires (it
 //!   tests `isalnum()` on the string that still has the brackets), and its quote removal
 //!   discards its result; both are no-ops here too.
+//! - `k = v` keeps `v` only when the short left side is a name, not a number (`10=3k+1`).
+//! - Unit words are removed only after a number and a space (`4 feet` → `4`). The reference
+//!   removes them wherever they stand alone, and its list holds single letters (`a`, `t`, `h`,
+//!   `s`, `m`, `d`, `c`, `g`, `l`, `o`), so `a^2-b^2` became `^2-b^2`.
+//! - `x=`, `y=`, `z=`, `x\in`… are removed only where they start a term (see
+//!   [`remove_variable_prefix`]), not inside `2x=6`.
 
 use regex::Regex;
 use std::sync::OnceLock;
@@ -170,7 +176,7 @@ fn patterns() -> &'static Patterns {
         let mut units = Vec::with_capacity(UNIT_TEXTS.len() * 2);
         for suffix in ["", "s"] {
             for unit in UNIT_TEXTS {
-                units.push(re(&format!(r"(^|\W){unit}{suffix}($|\W)")));
+                units.push(re(&format!(r"(\d\s+){unit}{suffix}($|\W)")));
             }
         }
         Patterns {
@@ -226,7 +232,7 @@ pub fn strip_string(input: &str, skip_unit: bool) -> String {
     s = convert_word_number(&s);
     s = p.text_group.replace_all(&s, "${1}").into_owned();
     for key in ["x=", "y=", "z=", "x\\in", "y\\in", "z\\in", "x\\to", "y\\to", "z\\to"] {
-        s = s.replace(key, "");
+        s = remove_variable_prefix(&s, key);
     }
     s = s.replace("\\emptyset", "{}");
     s = s.replace("(-\\infty,\\infty)", "\\mathbb{R}");
@@ -251,15 +257,39 @@ pub fn strip_string(input: &str, skip_unit: bool) -> String {
     if s.starts_with('.') {
         s.insert(0, '0');
     }
-    // "k = v" with a short left side (at most 2 code points): keep v.
+    // "k = v" with a short left side (at most 2 code points): keep v. Departure: only when the
+    // left side is a name (`k`, `x1`); the reference also cut `10=3k+1` to `3k+1`.
     let parts: Vec<&str> = s.split('=').collect();
-    if parts.len() == 2 && parts[0].chars().count() <= 2 {
+    let is_name = |lhs: &str| {
+        let t = lhs.trim();
+        t.is_empty() || (t.starts_with(|c: char| c.is_alphabetic()) && t.chars().all(char::is_alphanumeric))
+    };
+    if parts.len() == 2 && parts[0].chars().count() <= 2 && is_name(parts[0]) {
         s = parts[1].to_string();
     }
     s = p.sqrt_word.replace_all(&s, "\\sqrt{${1}}").into_owned();
     s = s.replace(' ', "");
     s = fix_fracs(&s);
     fix_a_slash_b(&s)
+}
+
+/// Removes `key` (`x=`, `x\in`…) where it starts a term: at the start or after a separator.
+/// Departure: the reference removes every occurrence, so `2x=6` became `26` and `max=5`
+/// became `ma5` (docs/math-grading.md).
+fn remove_variable_prefix(s: &str, key: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find(key) {
+        let prev = rest[..pos].chars().last().or_else(|| out.chars().last());
+        let starts_term = prev.is_none_or(|c| matches!(c, ',' | ';' | '(' | '[' | '{' | ' ' | '\t' | '$'));
+        out.push_str(&rest[..pos]);
+        if !starts_term {
+            out.push_str(key);
+        }
+        rest = &rest[pos + key.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `\frac12` → `\frac{1}{2}`, `\frac1{72}` → `\frac{1}{72}`, `\frac{a}b` unchanged.
@@ -398,6 +428,10 @@ mod tests {
             ("5\\text{ cm}", "5"),
             ("\\text{Evelyn}", "Evelyn"),
             ("x=3", "3"),
+            ("x=1,x=2", "1,2"),
+            ("2x=6", "2x=6"),
+            ("10=3k+1", "10=3k+1"),
+            ("max=5", "max=5"),
             ("k = 7", "7"),
             ("\\left( 1, 2 \\right)", "(1,2)"),
             ("\\{1,2\\}", "{1,2}"),
@@ -408,7 +442,7 @@ mod tests {
             ("025", "25"),
             ("five", "5"),
             ("twenty-one", "21"),
-            ("a \\neq b", "\\neb"),
+            ("a \\neq b", "a\\neb"),
             ("x \\leq 3", "x\\le3"),
             ("\\emptyset", "{}"),
             ("(-\\infty,\\infty)", "\\mathbb{R}"),
