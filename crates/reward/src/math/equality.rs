@@ -5,7 +5,7 @@
 //! `lhs − rhs` up to a nonzero constant factor. Decimals compare with the reference's relative
 //! tolerance only against constants free of π, e and i.
 
-use super::eval::{evaluate, evaluate_f64, Context, Node, Refusal, WORK_BUDGET};
+use super::eval::{evaluate, evaluate_f64, evaluate_f64_with, Context, Node, Refusal, WORK_BUDGET};
 use super::modular::{hash_str, mix, prime_pool, Field};
 use super::parser::{visit, Expr};
 
@@ -135,6 +135,31 @@ pub(crate) fn equations_equivalent(a1: &Expr, b1: &Expr, a2: &Expr, b2: &Expr) -
             points.iter().map(|v| (field.add(v[0], field.neg(v[1])), field.add(v[2], field.neg(v[3])))).collect();
         proportional(field, &diffs)
     })
+}
+
+/// Whether the inequalities `l1 − r1 (<|≤) 0` and `l2 − r2 (<|≤) 0` (same strictness, checked by
+/// the caller) are the same: `l1 − r1 = c·(l2 − r2)` for a constant c > 0. The sign of c is read
+/// from f64 values at a few real points (variables in [1, 2], π and e their values).
+pub(crate) fn inequalities_equivalent(l1: &Expr, r1: &Expr, l2: &Expr, r2: &Expr) -> bool {
+    if !equations_equivalent(l1, r1, l2, r2) {
+        return false;
+    }
+    for seed in 0..8u64 {
+        let symbol = |name: &str| -> Option<f64> {
+            Some(match name {
+                "pi" => std::f64::consts::PI,
+                "e" => std::f64::consts::E,
+                _ => 1.0 + (mix(seed ^ hash_str(name)) >> 11) as f64 / (1u64 << 53) as f64,
+            })
+        };
+        let d = |l: &Expr, r: &Expr| Some(evaluate_f64_with(l, &symbol)? - evaluate_f64_with(r, &symbol)?);
+        if let (Some(d1), Some(d2)) = (d(l1, r1), d(l2, r2)) {
+            if d1.abs() > 1e-9 && d2.abs() > 1e-9 {
+                return (d1 > 0.0) == (d2 > 0.0);
+            }
+        }
+    }
+    false
 }
 
 /// Whether d1 = c·d2 at every point for one nonzero c.

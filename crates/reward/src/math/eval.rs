@@ -439,25 +439,32 @@ pub(crate) fn evaluate(node: &Node, pt: &Point<'_>, work: &mut u64) -> Option<u6
 /// The f64 value of a constant expression without π, e, i, variables or functions other than
 /// `abs`: the reference's numeric comparison, which this grader applies only to decimals.
 pub(crate) fn evaluate_f64(e: &Expr) -> Option<f64> {
+    evaluate_f64_with(e, &|_| None)
+}
+
+/// The f64 value with `symbol` giving the value of variables, π and e (`None`: no value).
+pub(crate) fn evaluate_f64_with(e: &Expr, symbol: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+    let f = |x: &Expr| evaluate_f64_with(x, symbol);
     let v = match e {
         Expr::Num { digits, scale, .. } => {
             let cut = digits.len().checked_sub(*scale as usize)?;
             format!("{}.{}", &digits[..cut], &digits[cut..]).trim_end_matches('.').parse::<f64>().ok()?
         }
-        Expr::Add(v) => v.iter().map(evaluate_f64).sum::<Option<f64>>()?,
-        Expr::Mul(v) => v.iter().map(evaluate_f64).product::<Option<f64>>()?,
-        Expr::Neg(a) => -evaluate_f64(a)?,
-        Expr::Div(a, b) => evaluate_f64(a)? / evaluate_f64(b)?,
-        Expr::Pow(a, b) => evaluate_f64(a)?.powf(evaluate_f64(b)?),
+        Expr::Sym(name) => symbol(name)?,
+        Expr::Add(v) => v.iter().map(f).sum::<Option<f64>>()?,
+        Expr::Mul(v) => v.iter().map(f).product::<Option<f64>>()?,
+        Expr::Neg(a) => -f(a)?,
+        Expr::Div(a, b) => f(a)? / f(b)?,
+        Expr::Pow(a, b) => f(a)?.powf(f(b)?),
         Expr::Root(n, r) => {
-            let (n, r) = (evaluate_f64(n)?, evaluate_f64(r)?);
+            let (n, r) = (f(n)?, f(r)?);
             if r < 0.0 && n.fract() == 0.0 && (n as i64) % 2 == 1 {
                 -(-r).powf(1.0 / n)
             } else {
                 r.powf(1.0 / n)
             }
         }
-        Expr::Func(name, args) if name == "abs" && args.len() == 1 => evaluate_f64(&args[0])?.abs(),
+        Expr::Func(name, args) if name == "abs" && args.len() == 1 => f(&args[0])?.abs(),
         _ => return None,
     };
     v.is_finite().then_some(v)

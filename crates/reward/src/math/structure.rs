@@ -4,7 +4,7 @@
 //! lists, unordered), equations, `\pm` (two values), and scalars. Unlike the reference, a
 //! comma never truncates an answer: `-5` is not `-5,-3`.
 
-use super::equality::{equations_equivalent, expressions_equal};
+use super::equality::{equations_equivalent, expressions_equal, inequalities_equivalent};
 use super::parser::{expand_pm, has_pm, parse_expr, visit, Expr};
 
 /// Most elements of one tuple, set or matrix the grader compares.
@@ -17,6 +17,8 @@ const MAX_NESTING: usize = 8;
 pub(crate) enum Answer {
     Scalar(Expr),
     Equation(Expr, Expr),
+    /// `lhs < rhs` (strict) or `lhs ≤ rhs`, with `>`/`≥` turned around.
+    Inequality(Expr, bool, Expr),
     /// `(a, b]`, `[a, b]`, `(a, b, c)`: the opening and closing bracket and the items.
     Tuple(char, char, Vec<Answer>),
     /// An unordered collection: `\{a, b\}`, `a \pm b`.
@@ -162,6 +164,19 @@ fn parse_at(s: &str, depth: usize) -> Answer {
         }
         return parse_at(inner, d);
     }
+    // `x \in [a, b]`: the set is the answer.
+    if let Some((name, rest)) = s.split_once("\\in") {
+        let name = name.trim();
+        if name.len() == 1
+            && name.chars().all(|c| c.is_ascii_alphabetic())
+            && !rest.starts_with(|c: char| c.is_ascii_alphabetic())
+        {
+            return parse_at(rest, d);
+        }
+    }
+    if let Some(answer) = inequality(s) {
+        return answer;
+    }
     let sides = split_top(s, "=");
     if sides.len() == 2 {
         return match (parse_expr(sides[0]), parse_expr(sides[1])) {
@@ -177,6 +192,40 @@ fn parse_at(s: &str, depth: usize) -> Answer {
         Some(e) => Answer::Scalar(e),
         None => text(),
     }
+}
+
+/// One inequality `a < b`, `a \le b`, `a > b`, `a \ge b` (also `\leq`, `\geq`, `≤`, `≥`).
+fn inequality(s: &str) -> Option<Answer> {
+    const OPS: &[(&str, bool, bool)] = &[
+        // (operator, strict, flipped)
+        ("\\leq", false, false),
+        ("\\geq", false, true),
+        ("\\le", false, false),
+        ("\\ge", false, true),
+        ("\\lt", true, false),
+        ("\\gt", true, true),
+        ("≤", false, false),
+        ("≥", false, true),
+        ("<", true, false),
+        (">", true, true),
+    ];
+    for &(op, strict, flipped) in OPS {
+        let parts = split_top(s, op);
+        if parts.len() < 2 {
+            continue;
+        }
+        // A letter may follow (`5\gex`: `strip_string` removed the space); `\leq` and `\geq`
+        // come first in the list, and `\left` is gone by now.
+        if parts.len() > 2 {
+            return Some(Answer::Text(s.to_string()));
+        }
+        let (l, r) = (parse_expr(parts[0])?, parse_expr(parts[1])?);
+        if has_pm(&l) || has_pm(&r) {
+            return None;
+        }
+        return Some(if flipped { Answer::Inequality(r, strict, l) } else { Answer::Inequality(l, strict, r) });
+    }
+    None
 }
 
 fn collection(parts: &[&str], depth: usize, make: fn(Vec<Answer>) -> Answer) -> Answer {
@@ -258,6 +307,7 @@ pub(crate) fn answers_equal(a: &Answer, b: &Answer) -> bool {
         (Equation(l, r), Scalar(s)) | (Scalar(s), Equation(l, r)) => {
             (is_variable(l) && expressions_equal(r, s)) || solved_for_dropped_variable(l, r, s)
         }
+        (Inequality(l1, s1, r1), Inequality(l2, s2, r2)) => s1 == s2 && inequalities_equivalent(l1, r1, l2, r2),
         (Tuple(o1, c1, x), Tuple(o2, c2, y)) => {
             x.len() == y.len()
                 && (o1 == o2 || is_infinite(&x[0]))

@@ -349,6 +349,18 @@ pub(crate) const CASES: &[(&str, &str, &str, bool)] = &[
     ("mixed", "10\\%", "0.1", true),
     ("mixed", "\\$18.90", "18.9", true),
     ("mixed", "18.90", "18.09", false),
+    // --- inequalities: the same half-plane or ray, strictness kept ---
+    ("inequality", "x>3", "3<x", true),
+    ("inequality", "x>3", "x\\ge3", false),
+    ("inequality", "x\\le5", "5\\ge x", true),
+    ("inequality", "x\\le5", "x\\ge5", false),
+    ("inequality", "2x<6", "x<3", true),
+    ("inequality", "-2x<6", "x<-3", false),
+    ("inequality", "-2x<6", "x>-3", true),
+    ("inequality", "y\\geq 2x+1", "2x+1\\le y", true),
+    ("inequality", "y\\geq 2x+1", "2x+1\\ge y", false),
+    ("inequality", "x\\in[2,5]", "[2,5]", true),
+    ("inequality", "x\\in[2,5]", "(2,5)", false),
     // --- bounds: beyond them the verdict is "not equal" unless the strings match ---
     ("bounds", "x^{100000}", "x^{100000}", true),
     ("bounds", "x^{100000}", "x^{99999}x", false),
