@@ -40,6 +40,9 @@ enum Command {
     Model(commands::model::Command),
     /// Train a policy with GRPO on SRL and RLVR rewards.
     Train(commands::train::Args),
+    /// Serve srl-swe over HTTP for other trainers: `serve reward` (OpenRLHF protocol + batched /score).
+    #[command(subcommand)]
+    Serve(commands::serve::Command),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Model(cmd) => commands::model::run(cmd),
         Command::Train(args) => commands::train::run(args),
+        Command::Serve(cmd) => commands::serve::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -23,6 +23,7 @@
 
 pub mod context;
 mod driver;
+pub mod engine_formats;
 mod error;
 pub mod holdout;
 pub mod math;

@@ -6,4 +6,5 @@ pub(crate) mod prepare;
 pub(crate) mod replay;
 pub(crate) mod reward;
 pub(crate) mod sandbox;
+pub(crate) mod serve;
 pub(crate) mod train;

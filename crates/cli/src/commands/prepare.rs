@@ -2,6 +2,7 @@
 //! step-wise SRL instances. The work is `srl_trajectory::prepare_swe` / `prepare_math`; this file
 //! maps flags to their resolved configs and draws the progress bar.
 use crate::progress;
+use srl_trajectory::engine_formats::{export_engine_format, EngineFormat};
 use srl_trajectory::{
     ContextOptions, History, MathOptions, MathPrepareConfig, OutputFormat, Reporter, Split, SwePrepareConfig,
 };
@@ -21,8 +22,9 @@ pub(crate) struct Args {
     /// Output folder. Default: `out/prepare` (`out/prepare-math` with --math).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Instance file format.
-    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "parquet"])]
+    /// Instance file format; `verl`, `openrlhf`, `trl` also write that engine's files and run file
+    /// into `<out>/<engine>/` (docs/engines.md).
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "parquet", "verl", "openrlhf", "trl"])]
     format: String,
     /// Fail on the first bad record (with its file, row and field) instead of skipping it.
     #[arg(long)]
@@ -89,7 +91,11 @@ impl Reporter for Bar {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let engine: Option<EngineFormat> = args.format.parse().ok();
+    let format: OutputFormat =
+        if engine.is_some() { OutputFormat::Jsonl } else { args.format.parse().map_err(anyhow::Error::msg)? };
+    let out_dir =
+        args.out.clone().unwrap_or_else(|| PathBuf::from(if args.math { "out/prepare-math" } else { "out/prepare" }));
     let bar = Bar(progress::bar(0, if args.math { "prepare --math" } else { "prepare" }));
     let stats = if args.math {
         let cfg = MathPrepareConfig {
@@ -126,6 +132,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         srl_trajectory::prepare_swe(&cfg, &bar)?
     };
+    if let Some(engine) = engine {
+        let export = export_engine_format(&out_dir, engine)?;
+        eprintln!("prepare: {} files in {}", export.files.len() + export.support_files.len(), export.dir.display());
+    }
     eprintln!(
         "prepare: {} records read, {} kept, {} skipped {:?}; {} train / {} val instances",
         stats.records.read,
