@@ -1,7 +1,7 @@
 //! Chat templates: the checkpoint's Jinja `chat_template` rendered with minijinja 3 the way
 //! transformers' `apply_chat_template` renders it (`trim_blocks`, `lstrip_blocks`,
 //! `raise_exception`, a Python-`json.dumps`-compatible `tojson`, Python string methods through
-//! minijinja-contrib's pycompat; rust-stack.md §4, TGI `router/src/infer/chat_template.rs`).
+//! minijinja-contrib's pycompat; TGI `router/src/infer/chat_template.rs`).
 
 use crate::error::{ModelError, Result};
 use crate::tokenizer::token_string;

@@ -1,5 +1,5 @@
 //! Hugging Face checkpoint files: `model.safetensors` or shards listed in
-//! `model.safetensors.index.json` (`weight_map`: tensor name → shard file), formats.md §8.
+//! `model.safetensors.index.json` (`weight_map`: tensor name → shard file).
 //!
 //! Loading reads one shard at a time, checks every tensor the architecture needs against its
 //! expected shape and converts it to the requested dtype and device. Saving writes a single

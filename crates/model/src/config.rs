@@ -1,6 +1,6 @@
 //! Qwen2 `config.json`: the raw Hugging Face shape (transformers
-//! `models/qwen2/configuration_qwen2.py`, formats.md §8) and the validated runtime config
-//! (candle's `LlamaConfig` → `Config` split, style.md §2).
+//! `models/qwen2/configuration_qwen2.py`) and the validated runtime config
+//! (candle's `LlamaConfig` → `Config` split).
 //!
 //! Unknown keys in `config.json` are kept (HF configs carry many bookkeeping fields) and written
 //! back on save; options that change the computation and that we do not implement (sliding-window

@@ -1,4 +1,4 @@
-//! Our own `Device` and `DType` enums (style.md §3.4: keep tch behind local types), convertible to
+//! Our own `Device` and `DType` enums (tch stays behind local types), convertible to
 //! tch's and parsed from CLI strings (`cpu`, `cuda`, `cuda:1`; `f32`, `bf16`, `f16`).
 
 use crate::error::{ModelError, Result};

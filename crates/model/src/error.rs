@@ -1,5 +1,4 @@
-//! The error type of srl-model: one enum with structured variants (file, field, tensor name), as
-//! style.md §3.3 asks.
+//! The error type of srl-model: one enum with structured variants (file, field, tensor name), the workspace convention.
 
 use std::path::PathBuf;
 

@@ -34,6 +34,11 @@ pub struct GenerationConfig {
     pub stop_strings: Vec<String>,
     /// Seed; sequence `i` of a call samples from its own generator seeded with `(seed, i)`.
     pub seed: u64,
+    /// One seed per prompt: when non-empty (it must then have one entry per prompt), sequence `i`
+    /// samples from a generator seeded with `sequence_seeds[i]` alone, so what it draws does not
+    /// depend on which other sequences share the batch or where it sits (`seed` is ignored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequence_seeds: Vec<u64>,
 }
 
 impl Default for GenerationConfig {
@@ -46,6 +51,7 @@ impl Default for GenerationConfig {
             stop_token_ids: Vec::new(),
             stop_strings: Vec::new(),
             seed: 0,
+            sequence_seeds: Vec::new(),
         }
     }
 }
@@ -129,6 +135,12 @@ pub fn generate_with(
         return Err(ModelError::Input(format!("token id {bad} is outside the vocabulary ({vocab})")));
     }
     let n = prompts.len();
+    if !config.sequence_seeds.is_empty() && config.sequence_seeds.len() != n {
+        return Err(ModelError::Input(format!(
+            "sequence_seeds has {} entries for {n} prompts",
+            config.sequence_seeds.len()
+        )));
+    }
     let mut outs: Vec<Generation> = (0..n)
         .map(|_| Generation {
             token_ids: Vec::new(),
@@ -159,7 +171,10 @@ pub fn generate_with(
     let hidden = model.forward_hidden(&ids, &mask, Some(&mut cache))?;
     let mut last = hidden.f_select(1, longest as i64 - 1)?; // [B, H]
     let mut rngs: Vec<ChaCha8Rng> = (0..n)
-        .map(|i| ChaCha8Rng::seed_from_u64(config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .map(|i| match config.sequence_seeds.get(i) {
+            Some(&s) => ChaCha8Rng::seed_from_u64(s),
+            None => ChaCha8Rng::seed_from_u64(config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        })
         .collect();
     let mut running: Vec<usize> = (0..n).collect();
     for step in 0..config.max_new_tokens {
@@ -368,6 +383,21 @@ mod tests {
             generate(&m, &[vec![1u32, 2]], &k1).unwrap()[0].token_ids,
             generate(&m, &[vec![1u32, 2]], &greedy).unwrap()[0].token_ids
         );
+    }
+
+    #[test]
+    fn per_sequence_seeds_make_samples_independent_of_batch_composition() {
+        let m = model();
+        let cfg = |seeds: Vec<u64>| GenerationConfig {
+            max_new_tokens: 8,
+            temperature: 1.0,
+            sequence_seeds: seeds,
+            ..Default::default()
+        };
+        let alone = generate(&m, &[vec![3u32, 4]], &cfg(vec![77])).unwrap().remove(0);
+        let mixed = generate(&m, &[vec![9u32], vec![3u32, 4], vec![5u32, 6, 7]], &cfg(vec![1, 77, 2])).unwrap();
+        assert_eq!(mixed[1].token_ids, alone.token_ids, "the sample must not depend on its batch neighbours");
+        assert!(generate(&m, &[vec![1u32]], &cfg(vec![1, 2])).unwrap_err().to_string().contains("sequence_seeds"));
     }
 
     #[test]

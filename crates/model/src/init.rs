@@ -2,7 +2,7 @@
 //! BPE tokenizer trained (tokenizers crate, Sennrich et al. arXiv 1508.07909 / GPT-2 byte-level
 //! BPE) on the project's text, Qwen-style special tokens and the Qwen2.5 ChatML template.
 //!
-//! The tokenizer copies Qwen2's pipeline (formats.md §8): NFC normalizer, the Qwen2 split regex
+//! The tokenizer copies Qwen2's pipeline: NFC normalizer, the Qwen2 split regex
 //! (digits one by one), byte-level pre-tokenizer without prefix space, byte-level decoder. Special
 //! tokens: `<|endoftext|>` (pad), `<|im_start|>`, `<|im_end|>` (EOS); `<think>`/`</think>` are
 //! ordinary added tokens.
@@ -33,6 +33,14 @@ pub const IM_START: &str = "<|im_start|>";
 pub const IM_END: &str = "<|im_end|>";
 /// Reasoning delimiters (ordinary added tokens).
 pub const THINK_TOKENS: [&str; 2] = ["<think>", "</think>"];
+
+/// Characters of the `toy` preset's tokenizer (one token each, after the five special tokens).
+pub const TOY_CHARS: &str = "0123456789 \n+-=:.,abcdefghijklmnopqrstuvwxyz";
+
+/// ChatML without a default system turn (the `toy` vocabulary cannot spell Qwen's default
+/// system prompt): `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then
+/// `<|im_start|>assistant\n` as the generation prompt.
+pub const TOY_CHAT_TEMPLATE: &str = "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}";
 
 /// Where the tokenizer's training text comes from, in order of preference.
 pub const DEFAULT_CORPUS: &[&str] = &["datasets", "environments", "README.md", "docs", "crates"];
@@ -169,9 +177,62 @@ pub fn train_bpe_tokenizer(texts: &[String], vocab_size: usize) -> Result<tokeni
     Ok(tok)
 }
 
+/// The `toy` preset's tokenizer: one token per character of `chars` (a BPE model without merges,
+/// so every character is its own token and any text is spelled character by character), ids
+/// 0–4 for `<|endoftext|>` (pad), `<|im_start|>`, `<|im_end|>`, `<think>`, `</think>`, and a
+/// `Fuse` decoder that concatenates tokens. Serialized in the `tokenizer.json` format, so
+/// transformers loads it like any other tokenizer.
+pub fn toy_char_tokenizer(chars: &str) -> Result<tokenizers::Tokenizer> {
+    let specials = [ENDOFTEXT, IM_START, IM_END, THINK_TOKENS[0], THINK_TOKENS[1]];
+    let mut vocab = serde_json::Map::new();
+    for (i, t) in specials.iter().enumerate() {
+        vocab.insert((*t).to_string(), json!(i));
+    }
+    for c in chars.chars() {
+        let id = vocab.len();
+        if vocab.insert(c.to_string(), json!(id)).is_some() {
+            return Err(ModelError::Input(format!("toy tokenizer: character {c:?} appears twice")));
+        }
+    }
+    let added: Vec<Value> = specials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false,
+                   "normalized": false, "special": i < 3})
+        })
+        .collect();
+    let doc = json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added,
+        "normalizer": null,
+        "pre_tokenizer": null,
+        "post_processor": null,
+        "decoder": {"type": "Fuse"},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                  "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+                  "ignore_merges": false, "vocab": vocab, "merges": []},
+    });
+    doc.to_string()
+        .parse::<tokenizers::Tokenizer>()
+        .map_err(|e| ModelError::Tokenizer { context: "toy tokenizer".into(), reason: e.to_string() })
+}
+
 /// Writes the tokenizer files (`tokenizer.json`, `tokenizer_config.json` with the Qwen2.5 chat
 /// template, `special_tokens_map.json`, `generation_config.json`) into `dir`.
 pub fn write_tokenizer_files(dir: &Path, tok: &tokenizers::Tokenizer, max_len: i64) -> Result<(u32, u32, u32)> {
+    write_tokenizer_files_with(dir, tok, max_len, QWEN25_CHAT_TEMPLATE)
+}
+
+/// [`write_tokenizer_files`] with another chat template.
+pub fn write_tokenizer_files_with(
+    dir: &Path,
+    tok: &tokenizers::Tokenizer,
+    max_len: i64,
+    chat_template: &str,
+) -> Result<(u32, u32, u32)> {
     let id = |t: &str| {
         tok.token_to_id(t)
             .ok_or_else(|| ModelError::Tokenizer { context: "special tokens".into(), reason: format!("{t} missing") })
@@ -196,7 +257,7 @@ pub fn write_tokenizer_files(dir: &Path, tok: &tokenizers::Tokenizer, max_len: i
         "added_tokens_decoder": added,
         "additional_special_tokens": [IM_START, IM_END],
         "bos_token": null,
-        "chat_template": QWEN25_CHAT_TEMPLATE,
+        "chat_template": chat_template,
         "clean_up_tokenization_spaces": false,
         "eos_token": IM_END,
         "errors": "replace",
@@ -221,6 +282,9 @@ pub fn write_tokenizer_files(dir: &Path, tok: &tokenizers::Tokenizer, max_len: i
 /// Trains the tokenizer, draws random weights for `opts.preset` and saves everything to
 /// `opts.out` in Hugging Face layout.
 pub fn init_checkpoint(opts: &InitOptions) -> Result<InitReport> {
+    if opts.preset == Preset::Toy {
+        return init_toy(opts);
+    }
     let files = collect_corpus(&opts.corpus)?;
     let mut texts = Vec::new();
     let mut bytes = 0usize;
@@ -260,10 +324,60 @@ pub fn init_checkpoint(opts: &InitOptions) -> Result<InitReport> {
     })
 }
 
+/// The `toy` preset: the character tokenizer (no corpus needed) and the toy shape.
+fn init_toy(opts: &InitOptions) -> Result<InitReport> {
+    let tok = toy_char_tokenizer(TOY_CHARS)?;
+    let vocab = tok.get_vocab_size(true);
+    let config = opts.preset.config(vocab);
+    std::fs::create_dir_all(&opts.out).map_err(ModelError::io(&opts.out))?;
+    let (eot, _ims, ime) =
+        write_tokenizer_files_with(&opts.out, &tok, config.max_position_embeddings, TOY_CHAT_TEMPLATE)?;
+    let mut model = Qwen2Model::new_random(&config, Device::Cpu, opts.dtype, opts.seed)?;
+    model.set_raw_config(config.to_hf_json(opts.dtype, eot, ime));
+    model.save(&opts.out)?;
+    Ok(InitReport {
+        out: opts.out.clone(),
+        num_parameters: config.num_parameters(),
+        tokenizer_vocab: vocab,
+        corpus_files: 0,
+        corpus_bytes: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tokenizer::Tokenizer;
+
+    #[test]
+    fn toy_preset_spells_text_by_character_and_renders_chatml() {
+        let out = tempfile::tempdir().unwrap();
+        let opts = InitOptions {
+            preset: Preset::Toy,
+            out: out.path().join("toy"),
+            seed: 3,
+            dtype: DType::F32,
+            corpus: Vec::new(),
+        };
+        let report = init_checkpoint(&opts).unwrap();
+        assert_eq!(report.tokenizer_vocab, 5 + TOY_CHARS.chars().count());
+        let p = crate::Policy::load(&opts.out, Device::Cpu, DType::F32).unwrap();
+        let ids = p.prompt_ids(&[srl_core::Message::new(srl_core::Role::User, "1 2")]).unwrap();
+        // <|im_start|> u s e r \n 1 ' ' 2 <|im_end|> \n <|im_start|> a s s i s t a n t \n
+        assert_eq!(ids.len(), 1 + 4 + 1 + 3 + 1 + 1 + 1 + 9 + 1);
+        assert_eq!((ids[0], ids[9]), (1, 2));
+        assert_eq!(
+            p.tokenizer.decode(&ids, false).unwrap(),
+            "<|im_start|>user\n1 2<|im_end|>\n<|im_start|>assistant\n"
+        );
+        let t = p.encode_text("<think>ab</think>3").unwrap();
+        assert_eq!(t.len(), 5);
+        assert_eq!((t[0], t[3]), (3, 4));
+        assert_eq!(p.decode(&t).unwrap(), "<think>ab</think>3", "think tags are ordinary tokens and survive decoding");
+        assert_eq!(p.tokenizer.eos_token_ids(), &[2, 0]);
+        assert_eq!(p.pad_id(), 0);
+        assert_eq!(p.model.config().vocab_size as usize, report.tokenizer_vocab);
+    }
 
     fn corpus() -> Vec<String> {
         let base =

@@ -1,7 +1,7 @@
 //! Qwen2 in tch: Hugging Face checkpoints, tokenizer and chat template, batched KV-cache
 //! generation, per-token log-probs — the policy the SRL trainer optimizes (SRL, arXiv 2510.25992)
 //! and the local backend of eval. Architecture: Qwen2 Technical Report (arXiv 2407.10671),
-//! transformers `modeling_qwen2.py`; notes in `reference/rust-stack.md` §1–4.
+//! transformers `modeling_qwen2.py`.
 //!
 //! # Public API (stable; used by `srl-train` and `srl-eval`)
 //!
@@ -34,7 +34,11 @@
 //!
 //! Policy::load(dir, device, dtype) -> Result<Policy>   // model + tokenizer + template together
 //!   policy.prompt_ids(&[Message]) -> Result<Vec<u32>>   // chat template + generation prompt, encoded
+//!   policy.encode_text(&str) / decode(&[u32]) / pad_id() / named_parameters()
 //!   policy.generate(&[Vec<u32>], &GenerationConfig) -> Result<Vec<Generation>> // text + EOS stops
+//!
+//! chunked_logprobs_backward(&model, &LogprobBatch, &ChunkedOptions, |chunk| loss) // training
+//!   log-probs with the LM head run chunk by chunk, each chunk's loss backpropagated at once
 //!
 //! init::init_checkpoint(&InitOptions { preset, out, seed, dtype, corpus }) -> Result<InitReport>
 //! ```
@@ -63,7 +67,10 @@ pub use generate::{
     generate, generate_with, FinishReason, Generation, GenerationConfig, GenerationProgress, NoProgress,
 };
 pub use init::{init_checkpoint, InitOptions, InitReport};
-pub use logprobs::{sequence_logprobs, LogprobBatch};
+pub use logprobs::{
+    chunked_logprobs_backward, sequence_logprobs, sequence_logprobs_at, ChunkedOptions, LogprobBatch, LogprobChunk,
+    MaskedRow,
+};
 pub use presets::Preset;
 pub use qwen2::{KvCache, Qwen2Model};
 pub use tch::Tensor;
@@ -96,6 +103,27 @@ impl Policy {
     pub fn prompt_ids(&self, messages: &[srl_core::Message]) -> Result<Vec<u32>> {
         let text = self.template.render(messages, true)?;
         self.tokenizer.encode(&text, false)
+    }
+
+    /// Token ids of plain text (no chat template), e.g. a response prefix such as `<think>`.
+    pub fn encode_text(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode(text, false)
+    }
+
+    /// Text of generated ids with special tokens (`<|im_end|>`, …) dropped.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.tokenizer.decode(ids, true)
+    }
+
+    /// The padding id: the tokenizer's pad token, else its first EOS id, else 0 (its value never
+    /// matters: padded positions are masked out everywhere).
+    pub fn pad_id(&self) -> u32 {
+        self.tokenizer.pad_token_id().or_else(|| self.tokenizer.eos_token_ids().first().copied()).unwrap_or(0)
+    }
+
+    /// Trainable weights by Hugging Face name (shallow clones sharing storage and gradients).
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.model.named_weights()
     }
 
     /// Generates with text decoding; the tokenizer's EOS ids are added to the stop ids.

@@ -6,6 +6,15 @@
 //! hidden states of those positions are gathered first and projected to the vocabulary in chunks
 //! of [`LOGIT_CHUNK`] tokens, each reduced at once to `logit[target] − logsumexp(logits)`, so no
 //! `[B, T, V]` tensor (and no full log-softmax) is ever built.
+//!
+//! For training, [`chunked_logprobs_backward`] also keeps autograd from holding every chunk's
+//! logits: the gathered hidden states are cut from the graph into a leaf, each chunk's loss is
+//! backpropagated as soon as it is computed (into the LM-head weight and the leaf's gradient), and
+//! the accumulated hidden-state gradient then goes through the transformer in one backward. This
+//! is exact for any loss that is a sum of per-token terms with normalizers known in advance (the
+//! token-level GRPO and SFT losses are), and bounds the LM head's memory by one chunk's
+//! `[chunk, V]` logits (the approach of Liger-Kernel's fused linear cross-entropy and of
+//! torchtune's chunked output loss, here in plain libtorch ops).
 
 use crate::error::{ModelError, Result};
 use crate::qwen2::Qwen2Model;
@@ -33,23 +42,42 @@ impl LogprobBatch {
     /// Builds a left-padded batch from (prompt, completion) token lists; `completion_mask` covers
     /// exactly the completion tokens. `pad_id` fills padding (its value does not matter).
     pub fn from_pairs(pairs: &[(Vec<u32>, Vec<u32>)], pad_id: u32, device: crate::Device) -> Result<Self> {
-        if pairs.is_empty() {
+        let rows: Vec<MaskedRow<'_>> =
+            pairs.iter().map(|(p, c)| MaskedRow { prompt: p, completion: c, mask: None }).collect();
+        Self::from_rows(&rows, pad_id, device)
+    }
+
+    /// Builds a left-padded batch whose `completion_mask` is 1 only where each row's `mask` is
+    /// true (e.g. policy tokens of a multi-turn episode, with tool observations inside the
+    /// completion masked out); `mask: None` marks every completion token.
+    pub fn from_rows(rows: &[MaskedRow<'_>], pad_id: u32, device: crate::Device) -> Result<Self> {
+        if rows.is_empty() {
             return Err(ModelError::Input("empty batch".into()));
         }
-        let t = pairs.iter().map(|(p, c)| p.len() + c.len()).max().unwrap_or(0);
-        let b = pairs.len();
+        let t = rows.iter().map(|r| r.prompt.len() + r.completion.len()).max().unwrap_or(0);
+        let b = rows.len();
         let mut ids = vec![i64::from(pad_id); b * t];
         let mut attn = vec![0i64; b * t];
         let mut comp = vec![0i64; b * t];
-        for (row, (p, c)) in pairs.iter().enumerate() {
+        for (row, r) in rows.iter().enumerate() {
+            let (p, c) = (r.prompt, r.completion);
             if p.is_empty() {
                 return Err(ModelError::Input(format!("pair {row}: empty prompt (the first token has no log-prob)")));
+            }
+            if let Some(m) = r.mask {
+                if m.len() != c.len() {
+                    return Err(ModelError::Input(format!(
+                        "row {row}: mask has {} entries for {} completion tokens",
+                        m.len(),
+                        c.len()
+                    )));
+                }
             }
             let start = t - p.len() - c.len();
             for (j, &tok) in p.iter().chain(c.iter()).enumerate() {
                 ids[row * t + start + j] = i64::from(tok);
                 attn[row * t + start + j] = 1;
-                if j >= p.len() {
+                if j >= p.len() && r.mask.is_none_or(|m| m[j - p.len()]) {
                     comp[row * t + start + j] = 1;
                 }
             }
@@ -64,6 +92,17 @@ impl LogprobBatch {
     }
 }
 
+/// One row of [`LogprobBatch::from_rows`].
+#[derive(Debug, Clone, Copy)]
+pub struct MaskedRow<'a> {
+    /// Context tokens (never scored).
+    pub prompt: &'a [u32],
+    /// Tokens after the prompt.
+    pub completion: &'a [u32],
+    /// Which completion tokens are scored (`None`: all).
+    pub mask: Option<&'a [bool]>,
+}
+
 /// Per-token log-probs and entropies of a batch.
 ///
 /// Returns `(logp, entropy)`, both `[B, T]` f32, **aligned with the tokens**: `logp[b, t]` is
@@ -73,6 +112,149 @@ impl LogprobBatch {
 /// reference / old-policy log-probs); `entropy[b, t]` is the entropy of that same predictive
 /// distribution, computed without gradients.
 pub fn sequence_logprobs(model: &Qwen2Model, batch: &LogprobBatch) -> Result<(Tensor, Tensor)> {
+    sequence_logprobs_at(model, batch, 1.0)
+}
+
+/// [`sequence_logprobs`] of the distribution `softmax(logits / temperature)` (veRL's actor
+/// divides the logits by the rollout temperature before the log-softmax).
+pub fn sequence_logprobs_at(model: &Qwen2Model, batch: &LogprobBatch, temperature: f64) -> Result<(Tensor, Tensor)> {
+    let Selected { b, t, idx, h, targets } = match select(model, batch)? {
+        Some(s) => s,
+        None => {
+            let size = batch.input_ids.size();
+            let z = Tensor::f_zeros([size[0], size[1]], (Kind::Float, model.device().to_tch()))?;
+            return Ok((z.shallow_clone(), z));
+        }
+    };
+    let n = idx.size()[0];
+    let mut logps = Vec::new();
+    let mut ents = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = LOGIT_CHUNK.min(n - start);
+        let (lp, ent) =
+            chunk_logprobs(model, &h.f_narrow(0, start, len)?, &targets.f_narrow(0, start, len)?, temperature, false)?;
+        logps.push(lp);
+        ents.push(ent);
+        start += len;
+    }
+    scatter_back(b, t, &idx, &logps, &ents, model.device().to_tch())
+}
+
+/// Settings of [`chunked_logprobs_backward`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkedOptions {
+    /// Logits are divided by this before the softmax.
+    pub temperature: f64,
+    /// Scored tokens per LM-head chunk (bounds the `[chunk, V]` logits alive at once).
+    pub chunk_tokens: i64,
+    /// Whether the chunk's entropy carries gradients (needed for an entropy bonus).
+    pub entropy_grad: bool,
+}
+
+impl Default for ChunkedOptions {
+    fn default() -> Self {
+        Self { temperature: 1.0, chunk_tokens: LOGIT_CHUNK, entropy_grad: false }
+    }
+}
+
+/// One chunk of scored tokens handed to the loss of [`chunked_logprobs_backward`].
+///
+/// # Shapes
+/// All `[n]`: `positions` int64 flat indices `b * T + t` into the batch's `[B, T]` layout (the
+/// token `input_ids[b, t]`); `logp` f32 with gradients; `entropy` f32 (with gradients when asked).
+#[derive(Debug)]
+pub struct LogprobChunk {
+    /// Where the chunk's tokens sit in `[B, T]`, flattened.
+    pub positions: Tensor,
+    /// log p(token) under `softmax(logits / temperature)`.
+    pub logp: Tensor,
+    /// Entropy of that distribution.
+    pub entropy: Tensor,
+}
+
+/// Training forward and backward with a memory-bounded LM head.
+///
+/// Runs the transformer once with gradients, then for every chunk of at most
+/// `opts.chunk_tokens` scored tokens: projects them to the vocabulary, computes log-probs (and
+/// entropies), calls `loss(chunk)` and immediately backpropagates the scalar it returns (`None`:
+/// nothing to backpropagate) into the LM-head weight and a detached copy of the hidden states.
+/// Finally the accumulated hidden-state gradient is sent through the transformer in one
+/// backward. Parameter gradients **accumulate** (call `zero_grad` before, as usual); the result
+/// equals backpropagating the sum of all chunk losses through the full-logits computation.
+///
+/// Returns `(logp, entropy)`, detached, `[B, T]`, laid out like [`sequence_logprobs`].
+pub fn chunked_logprobs_backward<E>(
+    model: &Qwen2Model,
+    batch: &LogprobBatch,
+    opts: &ChunkedOptions,
+    mut loss: impl FnMut(&LogprobChunk) -> std::result::Result<Option<Tensor>, E>,
+) -> std::result::Result<(Tensor, Tensor), E>
+where
+    E: From<ModelError>,
+{
+    let dev = model.device().to_tch();
+    let Selected { b, t, idx, h, targets } = match select(model, batch)? {
+        Some(s) => s,
+        None => {
+            let size = batch.input_ids.size();
+            let z = Tensor::f_zeros([size[0], size[1]], (Kind::Float, dev)).map_err(ModelError::from)?;
+            return Ok((z.shallow_clone(), z));
+        }
+    };
+    let tch_err = |e: tch::TchError| E::from(ModelError::from(e));
+    let n = idx.size()[0];
+    // The leaf cuts the graph: chunk backwards stop here and accumulate into `leaf.grad`.
+    let leaf = h.f_detach().map_err(tch_err)?.f_set_requires_grad(true).map_err(tch_err)?;
+    // Flat [B, T] positions of the targets (`idx` counts over [B, T − 1], shifted by one).
+    let positions = idx
+        .f_div_scalar_mode(t - 1, "floor")
+        .and_then(|row| row.f_mul_scalar(t)?.f_add(&idx.f_remainder(t - 1)?)?.f_add_scalar(1))
+        .map_err(tch_err)?;
+    let chunk = opts.chunk_tokens.max(1);
+    let mut logps = Vec::new();
+    let mut ents = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let hc = leaf.f_narrow(0, start, len).map_err(tch_err)?;
+        let tc = targets.f_narrow(0, start, len).map_err(tch_err)?;
+        let (logp, entropy) = chunk_logprobs(model, &hc, &tc, opts.temperature, opts.entropy_grad)?;
+        let view = LogprobChunk {
+            positions: positions.f_narrow(0, start, len).map_err(tch_err)?,
+            logp: logp.shallow_clone(),
+            entropy: entropy.shallow_clone(),
+        };
+        if let Some(l) = loss(&view)? {
+            if l.requires_grad() {
+                l.f_backward().map_err(tch_err)?;
+            }
+        }
+        logps.push(logp.f_detach().map_err(tch_err)?);
+        ents.push(entropy.f_detach().map_err(tch_err)?);
+        start += len;
+    }
+    let grad = leaf.grad();
+    if grad.defined() && h.requires_grad() {
+        // d/dh Σ(h · g) = g: one backward of the accumulated gradient through the transformer.
+        h.f_mul(&grad).and_then(|x| x.f_sum(Kind::Float)).and_then(|s| s.f_backward()).map_err(tch_err)?;
+    }
+    Ok(scatter_back(b, t, &idx, &logps, &ents, dev)?)
+}
+
+/// Hidden states and targets of the scored tokens of a batch.
+struct Selected {
+    b: i64,
+    t: i64,
+    /// `[N]` flat indices into `[B, T − 1]`.
+    idx: Tensor,
+    /// `[N, H]` final hidden states predicting the scored tokens.
+    h: Tensor,
+    /// `[N]` the scored tokens.
+    targets: Tensor,
+}
+
+fn select(model: &Qwen2Model, batch: &LogprobBatch) -> Result<Option<Selected>> {
     let size = batch.input_ids.size();
     let (b, t) = match size.as_slice() {
         &[b, t] => (b, t),
@@ -84,12 +266,11 @@ pub fn sequence_logprobs(model: &Qwen2Model, batch: &LogprobBatch) -> Result<(Te
         }
     }
     let dev = model.device().to_tch();
+    if t < 2 {
+        return Ok(None);
+    }
     let hidden = model.forward_hidden(&batch.input_ids, &batch.attention_mask, None)?; // [B, T, H]
     let h_dim = hidden.size()[2];
-    if t < 2 {
-        let z = Tensor::f_zeros([b, t], (Kind::Float, dev))?;
-        return Ok((z.shallow_clone(), z));
-    }
     // Predictions for tokens 1..T come from hidden states 0..T-1.
     let sel = batch
         .completion_mask
@@ -99,7 +280,6 @@ pub fn sequence_logprobs(model: &Qwen2Model, batch: &LogprobBatch) -> Result<(Te
         .f_logical_and(&batch.attention_mask.f_to_device(dev)?.f_narrow(1, 1, t - 1)?.f_ne(0)?)?
         .f_reshape([-1])?;
     let idx = sel.f_nonzero()?.f_reshape([-1])?; // [N]
-    let n = idx.size()[0];
     let flat_len = b * (t - 1);
     let h = hidden.f_narrow(1, 0, t - 1)?.f_reshape([flat_len, h_dim])?.f_index_select(0, &idx)?; // [N, H]
     let targets = batch
@@ -109,33 +289,57 @@ pub fn sequence_logprobs(model: &Qwen2Model, batch: &LogprobBatch) -> Result<(Te
         .f_narrow(1, 1, t - 1)?
         .f_reshape([-1])?
         .f_index_select(0, &idx)?;
-    let w = model.lm_head_weight();
-    let mut logps = Vec::new();
-    let mut ents = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let len = LOGIT_CHUNK.min(n - start);
-        let logits = h.f_narrow(0, start, len)?.f_linear(w, None::<&Tensor>)?.f_to_kind(Kind::Float)?; // [n, V]
-        let lse = logits.f_logsumexp([-1i64].as_slice(), false)?; // [n]
-        let tgt = logits.f_gather(1, &targets.f_narrow(0, start, len)?.f_unsqueeze(1)?, false)?.f_squeeze_dim(1)?;
-        logps.push(tgt.f_sub(&lse)?);
-        let ent = tch::no_grad(|| -> Result<Tensor> {
-            let logits = logits.f_detach()?;
-            let lse = lse.f_detach()?;
-            let p = logits.f_sub(&lse.f_unsqueeze(1)?)?.f_exp()?;
-            Ok(lse.f_sub(&p.f_mul(&logits)?.f_sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)?)?)
-        })?;
-        ents.push(ent);
-        start += len;
+    Ok(Some(Selected { b, t, idx, h, targets }))
+}
+
+/// Log-probs of `targets` and entropies for one chunk of hidden states.
+///
+/// # Shapes
+/// `h: [n, H]`, `targets: [n]` → `([n], [n])` f32.
+fn chunk_logprobs(
+    model: &Qwen2Model,
+    h: &Tensor,
+    targets: &Tensor,
+    temperature: f64,
+    entropy_grad: bool,
+) -> Result<(Tensor, Tensor)> {
+    let mut logits = h.f_linear(model.lm_head_weight(), None::<&Tensor>)?.f_to_kind(Kind::Float)?; // [n, V]
+    if temperature != 1.0 {
+        logits = logits.f_div_scalar(temperature)?;
     }
+    let lse = logits.f_logsumexp([-1i64].as_slice(), false)?; // [n]
+    let tgt = logits.f_gather(1, &targets.f_unsqueeze(1)?, false)?.f_squeeze_dim(1)?;
+    let logp = tgt.f_sub(&lse)?;
+    let entropy = |logits: &Tensor, lse: &Tensor| -> Result<Tensor> {
+        let p = logits.f_sub(&lse.f_unsqueeze(1)?)?.f_exp()?;
+        Ok(lse.f_sub(&p.f_mul(logits)?.f_sum_dim_intlist([-1i64].as_slice(), false, Kind::Float)?)?)
+    };
+    let ent = if entropy_grad {
+        entropy(&logits, &lse)?
+    } else {
+        tch::no_grad(|| entropy(&logits.f_detach()?, &lse.f_detach()?))?
+    };
+    Ok((logp, ent))
+}
+
+/// `[B, T]` tensors holding the chunk results at their tokens (0 elsewhere).
+fn scatter_back(
+    b: i64,
+    t: i64,
+    idx: &Tensor,
+    logps: &[Tensor],
+    ents: &[Tensor],
+    dev: tch::Device,
+) -> Result<(Tensor, Tensor)> {
+    let flat_len = b * (t - 1);
     let zeros = Tensor::f_zeros([flat_len], (Kind::Float, dev))?;
     let (logp_sel, ent_sel) = if logps.is_empty() {
         (Tensor::f_zeros([0], (Kind::Float, dev))?, Tensor::f_zeros([0], (Kind::Float, dev))?)
     } else {
-        (Tensor::f_cat(&logps, 0)?, Tensor::f_cat(&ents, 0)?)
+        (Tensor::f_cat(logps, 0)?, Tensor::f_cat(ents, 0)?)
     };
-    let logp = zeros.f_index_add(0, &idx, &logp_sel)?.f_reshape([b, t - 1])?.f_constant_pad_nd([1i64, 0].as_slice())?;
-    let ent = zeros.f_index_add(0, &idx, &ent_sel)?.f_reshape([b, t - 1])?.f_constant_pad_nd([1i64, 0].as_slice())?;
+    let logp = zeros.f_index_add(0, idx, &logp_sel)?.f_reshape([b, t - 1])?.f_constant_pad_nd([1i64, 0].as_slice())?;
+    let ent = zeros.f_index_add(0, idx, &ent_sel)?.f_reshape([b, t - 1])?.f_constant_pad_nd([1i64, 0].as_slice())?;
     Ok((logp, ent))
 }
 
@@ -183,6 +387,57 @@ mod tests {
                     assert_eq!(got, 0.0, "prompt token {j} of row {row} must be masked");
                 }
             }
+        }
+    }
+
+    /// Chunked backward (chunks of 2 tokens, masked tokens inside a completion, temperature,
+    /// entropy with gradients) equals autograd through the full `[B, T, V]` log-softmax.
+    #[test]
+    fn chunked_backward_matches_full_logits_autograd() {
+        let m = Qwen2Model::new_random_with_std(&small_config(true), Device::Cpu, DType::F32, 8, 0.2).unwrap();
+        let rows = [
+            MaskedRow { prompt: &[3, 4, 5], completion: &[6, 7, 8, 9], mask: Some(&[true, false, true, true]) },
+            MaskedRow { prompt: &[8], completion: &[9, 10, 11], mask: None },
+        ];
+        let batch = LogprobBatch::from_rows(&rows, 0, Device::Cpu).unwrap();
+        let temp = 0.7;
+        let (b, t) = (2, 7);
+        let weights = Tensor::arange(b * t, (Kind::Float, tch::Device::Cpu)).f_div_scalar(10.0).unwrap().sin();
+        let grads =
+            |m: &Qwen2Model| -> Vec<Tensor> { m.named_weights().iter().map(|(_, w)| w.grad().copy()).collect() };
+        let zero = |m: &Qwen2Model| {
+            for (_, w) in m.named_weights() {
+                let mut g = w.grad();
+                if g.defined() {
+                    let _ = g.zero_();
+                }
+            }
+        };
+        // Full reference: [B, T, V] logits, log-softmax, gather, entropy, all with autograd.
+        zero(&m);
+        let logits = m.forward(&batch.input_ids, &batch.attention_mask, None).unwrap().narrow(1, 0, t - 1) / temp;
+        let logsm = logits.log_softmax(-1, Kind::Float);
+        let tgt = batch.input_ids.narrow(1, 1, t - 1).unsqueeze(-1);
+        let lp = logsm.gather(-1, &tgt, false).squeeze_dim(-1).constant_pad_nd([1, 0]);
+        let ent = (-(logsm.exp() * &logsm).sum_dim_intlist(-1, false, Kind::Float)).constant_pad_nd([1, 0]);
+        let mask = batch.completion_mask.to_kind(Kind::Float);
+        let w2 = weights.view([b, t]);
+        let full_loss = ((&lp * &w2 + &ent * &w2 * 0.1) * &mask).sum(Kind::Float);
+        full_loss.backward();
+        let want = grads(&m);
+        zero(&m);
+        let opts = ChunkedOptions { temperature: temp, chunk_tokens: 2, entropy_grad: true };
+        let (got_lp, got_ent) = chunked_logprobs_backward::<ModelError>(&m, &batch, &opts, |c| {
+            let w = weights.index_select(0, &c.positions);
+            Ok(Some((&c.logp * &w + &c.entropy * &w * 0.1).sum(Kind::Float)))
+        })
+        .unwrap();
+        let got = grads(&m);
+        let max_diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
+        assert!(max_diff(&(got_lp * &mask), &(lp.detach() * &mask)) < 1e-5);
+        assert!(max_diff(&(got_ent * &mask), &(ent.detach() * &mask)) < 1e-5);
+        for ((name, _), (g, w)) in m.named_weights().iter().zip(got.iter().zip(&want)) {
+            assert!(max_diff(g, w) < 1e-5, "{name}: gradient differs by {}", max_diff(g, w));
         }
     }
 

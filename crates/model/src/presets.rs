@@ -1,5 +1,7 @@
-//! Model shapes: `tiny` (a few million parameters, for the demo and tests) and the real Qwen2.5
-//! shapes 0.5B / 1.5B / 7B (values from the published `config.json` files, formats.md §8), used
+//! Model shapes: `toy` (a ~0.1M-parameter Qwen2 over a character vocabulary, for the toy
+//! step-wise task of `datasets/toy-srl` and fast trainer tests), `tiny` (a few million
+//! parameters, for the demo and tests) and the real Qwen2.5
+//! shapes 0.5B / 1.5B / 7B (values from the published `config.json` files), used
 //! with random weights for benchmarks.
 
 use crate::config::Qwen2Config;
@@ -9,6 +11,8 @@ use std::str::FromStr;
 /// A named model shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
+    /// 2 layers × 64 wide over a character tokenizer ([`crate::init::TOY_CHARS`]).
+    Toy,
     /// 4 layers × 256 wide, tied embeddings, vocabulary from the trained tokenizer.
     Tiny,
     /// Qwen2.5-0.5B.
@@ -20,12 +24,13 @@ pub enum Preset {
 }
 
 /// Preset names accepted on the command line.
-pub const PRESET_NAMES: &str = "tiny, 0.5b, 1.5b, 7b";
+pub const PRESET_NAMES: &str = "toy, tiny, 0.5b, 1.5b, 7b";
 
 impl FromStr for Preset {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
+            "toy" => Ok(Self::Toy),
             "tiny" => Ok(Self::Tiny),
             "0.5b" | "qwen2.5-0.5b" => Ok(Self::Qwen25_0_5B),
             "1.5b" | "qwen2.5-1.5b" => Ok(Self::Qwen25_1_5B),
@@ -39,6 +44,7 @@ impl Preset {
     /// Canonical name.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Toy => "toy",
             Self::Tiny => "tiny",
             Self::Qwen25_0_5B => "0.5b",
             Self::Qwen25_1_5B => "1.5b",
@@ -52,7 +58,8 @@ impl Preset {
     }
 
     /// The shape, with `tokenizer_vocab` (trained tokenizer size incl. added tokens) deciding the
-    /// embedding rows of `tiny` (rounded up to a multiple of 64, as Qwen pads its vocabulary).
+    /// embedding rows of `tiny` (rounded up to a multiple of 64, as Qwen pads its vocabulary) and
+    /// of `toy` (exactly the character vocabulary).
     pub fn config(self, tokenizer_vocab: usize) -> Qwen2Config {
         let base = Qwen2Config {
             vocab_size: 151_936,
@@ -69,6 +76,18 @@ impl Preset {
             torch_dtype: None,
         };
         match self {
+            Self::Toy => Qwen2Config {
+                vocab_size: tokenizer_vocab as i64,
+                hidden_size: 64,
+                intermediate_size: 128,
+                num_hidden_layers: 2,
+                num_attention_heads: 4,
+                num_key_value_heads: 2,
+                head_dim: 16,
+                max_position_embeddings: 512,
+                rope_theta: 10000.0,
+                ..base
+            },
             Self::Tiny => Qwen2Config {
                 vocab_size: (tokenizer_vocab as i64 + 63) / 64 * 64,
                 hidden_size: 256,
@@ -121,5 +140,6 @@ mod tests {
         assert!((2_000_000..10_000_000).contains(&n), "{n}");
         assert_eq!("1.5B".parse::<Preset>().unwrap(), Preset::Qwen25_1_5B);
         assert!("3b".parse::<Preset>().unwrap_err().to_string().contains("tiny, 0.5b"));
+        assert_eq!(Preset::Toy.config(50).vocab_size, 50);
     }
 }

@@ -1,5 +1,5 @@
 //! The Qwen2 / Qwen2.5 decoder (Qwen2 Technical Report, arXiv 2407.10671) in tch, following
-//! transformers `models/qwen2/modeling_qwen2.py` and candle `qwen2.rs` (rust-stack.md §2):
+//! transformers `models/qwen2/modeling_qwen2.py` and candle `qwen2.rs`:
 //! GQA attention with q/k/v bias, half-split RoPE with `rope_theta`, RMSNorm in f32, SwiGLU MLP,
 //! tied embeddings when `lm_head.weight` is absent.
 //!

@@ -1,7 +1,7 @@
-//! Tokenizer wrapper over the `tokenizers` crate (0.23, rust-stack.md §3) that also reads the
+//! Tokenizer wrapper over the `tokenizers` crate (0.23) that also reads the
 //! special-token settings of a Hugging Face checkpoint: `eos_token` / `pad_token` / `bos_token`
 //! from `tokenizer_config.json` and `eos_token_id` from `generation_config.json` (Qwen2.5 instruct
-//! models stop on both `<|im_end|>` and `<|endoftext|>`, formats.md §8).
+//! models stop on both `<|im_end|>` and `<|endoftext|>`).
 
 use crate::error::{ModelError, Result};
 use serde_json::Value;
