@@ -100,3 +100,39 @@ fn strict_stops_at_the_bad_line_and_output_is_written_to_a_file() {
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "{\"ratio\":0.75}\n");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn invalid_utf8_line_is_a_counted_bad_line_not_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pairs.jsonl");
+    let mut bytes = b"{\"a\": \"abcd\", \"b\": \"bcde\"}\n{\"a\": \"\xff\xfe\", \"b\": \"x\"}\n".to_vec();
+    bytes.extend_from_slice(b"{\"a\": \"abc\", \"b\": \"abc\"}\n");
+    std::fs::write(&input, &bytes).unwrap();
+    let out = srl_swe().args(["reward", "--raw", "--input"]).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = json_lines(&out.stdout);
+    assert_eq!(got.len(), 3);
+    // CPython: SequenceMatcher(None, "abcd", "bcde").ratio() == 0.75; "abc" vs "abc" == 1.0
+    assert_eq!(got[0], serde_json::json!({"ratio": 0.75}));
+    assert_eq!(got[1]["line"], 2);
+    assert!(got[1]["error"].as_str().unwrap().contains("invalid UTF-8"), "{}", got[1]);
+    assert_eq!(got[2], serde_json::json!({"ratio": 1.0}));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 bad line(s)"));
+
+    // The same through stdin, and --strict stops at it naming the line.
+    let mut child = srl_swe()
+        .args(["reward", "--raw", "--input", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_lines(&out.stdout).len(), 3);
+    let strict = srl_swe().args(["reward", "--raw", "--strict", "--input"]).arg(&input).output().unwrap();
+    assert_eq!(strict.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert!(stderr.contains("pairs.jsonl:2: invalid UTF-8"), "{stderr}");
+}

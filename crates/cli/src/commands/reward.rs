@@ -2,7 +2,7 @@
 //! (Qwen2.5-Math grading) or, with `--raw`, plain CPython `difflib.SequenceMatcher` ratios. The
 //! record formats are documented in `srl_reward::protocol`; scoring uses all cores.
 use anyhow::Context;
-use srl_core::io::{jsonl_lines, AtomicFile};
+use srl_core::io::AtomicFile;
 use srl_reward::protocol::{parse_request, score_lines, Mode, Response, ScoreOptions};
 use srl_reward::{Comparison, GraderOptions, MathAnswerReward, Progress, RewardError, SrlConfig};
 use std::io::{BufWriter, Read, Write};
@@ -48,23 +48,32 @@ impl Progress for Bar {
     }
 }
 
-/// Non-blank input lines as (1-based line number, text).
-fn read_lines(input: &Path) -> anyhow::Result<Vec<(usize, String)>> {
+/// One input line: its 1-based number and its text, or why it cannot be read as text.
+type Line = (usize, Result<String, String>);
+
+/// Splits raw bytes into non-blank lines; a line that is not UTF-8 is kept as an error, so it
+/// becomes a counted bad line (an error record) like any other, not the end of the run.
+fn split_lines(bytes: &[u8]) -> Vec<Line> {
+    bytes
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter_map(|(i, raw)| match std::str::from_utf8(raw) {
+            Ok(s) if s.trim().is_empty() => None,
+            Ok(s) => Some((i + 1, Ok(s.strip_suffix('\r').unwrap_or(s).to_string()))),
+            Err(e) => Some((i + 1, Err(format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))),
+        })
+        .collect()
+}
+
+/// Non-blank input lines of a file or stdin (`-`).
+fn read_lines(input: &Path) -> anyhow::Result<Vec<Line>> {
+    let mut bytes = Vec::new();
     if input.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
-        return Ok(text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i + 1, l.to_string()))
-            .collect());
+        std::io::stdin().read_to_end(&mut bytes).context("reading stdin")?;
+    } else {
+        bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     }
-    let mut lines = Vec::new();
-    for item in jsonl_lines(input)? {
-        lines.push(item?);
-    }
-    Ok(lines)
+    Ok(split_lines(&bytes))
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -73,7 +82,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mode = if args.raw { Mode::Raw } else { Mode::Reward };
     let mut requests = Vec::with_capacity(lines.len());
     for (line, text) in &lines {
-        let parsed = parse_request(*line, text, mode);
+        let parsed = match text {
+            Ok(text) => parse_request(*line, text, mode),
+            Err(message) => Err(RewardError::BadRequest { line: *line, field: None, message: message.clone() }),
+        };
         if args.strict {
             match &parsed {
                 Err(RewardError::BadRequest { line, message, .. }) => anyhow::bail!("{source}:{line}: {message}"),
