@@ -16,6 +16,11 @@
 //! chars ≈ 5.5 ms vs CPython ≈ 285 ms (50–57×), math steps of 200–2,000 chars ≈ 5.1 ms vs
 //! ≈ 340 ms (65–70×). Batch SRL scoring costs the same CPU per output on 1 and 2 threads.
 //!
+//! Math grading (`cargo bench -p srl-reward --bench math_grading`, 1,600 normalized answer pairs
+//! of 32 kinds, shared 2-core machine): ≈ 60 µs per pair vs ≈ 90 ms for sympy-based grading in
+//! the sympy 1.12 venv (≈ 1,500×); the symbolic equality behind it is the private `math` module
+//! (docs/math-grading.md).
+//!
 //! Sibling crates: `srl-core` (actions, records), `srl-train` (calls [`RewardFn`]), `srl-eval`
 //! (math accuracy with [`math_grader`]).
 //!
