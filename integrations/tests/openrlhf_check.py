@@ -84,7 +84,8 @@ def main():
             samples.append((prompt, label))
     assert samples
 
-    executor = SingleTurnAgentExecutor(args.url)
+    # --reward.remote_url takes the full endpoint URL (openrlhf/cli/serve_rm.py serves /get_reward).
+    executor = SingleTurnAgentExecutor(args.url.rstrip("/") + "/get_reward")
     engine = FixedEngine(tokenizer)
     eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
     records = []

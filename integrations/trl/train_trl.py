@@ -34,7 +34,7 @@ def grpo_config(args, world_size):
         output_dir=args.output_dir,
         learning_rate=5e-7,
         lr_scheduler_type="constant",
-        warmup_ratio=0.0,
+        warmup_steps=0,
         max_grad_norm=1.0,
         num_generations=rollouts,
         per_device_train_batch_size=per_device,

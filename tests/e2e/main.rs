@@ -7,6 +7,7 @@ mod prepare;
 mod replay;
 mod reward;
 mod sandbox;
+mod serve;
 mod train;
 
 #[test]
