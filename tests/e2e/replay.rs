@@ -21,7 +21,9 @@ fn shipped_expert_trajectories_replay_and_resolve() {
     let s = summary(&out.stdout);
     assert_eq!(s["trajectories"], 9, "{s}");
     assert_eq!(s["resolved"], 9, "{s}");
-    assert!(s["mean_similarity"].as_f64().unwrap() > 0.95, "{s}");
+    // Not 1: pytest timings differ, and in the sandbox's tmpfs copy of /testbed the file that
+    // the task checkout rewrites moves to the top of its folder's listing (docs/sandbox.md).
+    assert!(s["mean_similarity"].as_f64().unwrap() > 0.94, "{s}");
     for row in s["results"].as_array().unwrap() {
         assert_eq!(row["patch_matches"], true, "{row}");
         let traj = row["traj_id"].as_str().unwrap();
@@ -31,7 +33,7 @@ fn shipped_expert_trajectories_replay_and_resolve() {
         assert_eq!(lines.len(), row["num_steps"].as_u64().unwrap() as usize + 1);
         assert!(lines[..lines.len() - 1]
             .iter()
-            .all(|l| l["type"] == "replay_step" && l["similarity"].as_f64().unwrap() > 0.9));
+            .all(|l| l["type"] == "replay_step" && l["similarity"].as_f64().unwrap() > 0.7));
     }
     assert!(out_dir.path().join("summary.json").is_file());
 }
@@ -95,7 +97,7 @@ fn unresolved_trajectories_exit_1_and_bad_input_exits_2() {
     let out = srl_swe().arg("replay").arg(&file).arg("--out").arg(dir.path().join("out2")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("tool.jsonl:2: field instance_id"), "{stderr}");
+    assert!(stderr.contains("tool.jsonl:2: field instance_id: missing or not a string"), "{stderr}");
 
     let specs = dir.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
@@ -177,4 +179,36 @@ fn xml_and_ticks_parquet_shards_replay_through_the_prepare_readers() {
         assert_eq!(s["resolved"], 1, "{split}: {s}");
         assert!(s["mean_similarity"].as_f64().unwrap() > 0.95, "{split}: {s}");
     }
+}
+
+#[test]
+fn timeout_applies_to_bash_steps_and_huge_bad_values_are_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let messages = serde_json::json!([
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": [{"type": "text", "text": "task"}]},
+        {"role": "assistant", "content": "wait", "tool_calls": [{"index": 1, "id": "a", "type": "function", "function": {"name": "bash", "arguments": "{\"command\": \"sleep 30; echo late\"}"}}]},
+        {"role": "tool", "content": [{"type": "text", "text": "OBSERVATION:\nlate\n"}], "tool_call_ids": ["a"]}
+    ]);
+    let id = "srl-swe__minicalc.4a38d7ae.func_pm_remove_cond__1577561e";
+    let row = serde_json::json!({"messages": messages.to_string(), "instance_id": id, "traj_id": format!("{id}.slow"), "patch": ""});
+    let file = dir.path().join("tool.jsonl");
+    std::fs::write(&file, format!("{row}\n")).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = srl_swe().arg("replay").arg(&file).args(["--timeout", "2", "--out"]).arg(&out_dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(out_dir.join(format!("{id}.slow.jsonl"))).unwrap();
+    let step: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(step["timed_out"], true, "{step}");
+    assert!(step["observed"].as_str().unwrap().contains("took more than 2 seconds"), "{step}");
+
+    // A 50 MB field that is not what it should be: the error names the place, not the value.
+    let huge = "y".repeat(50 << 20);
+    let bad = serde_json::json!({"instance_id": id, "messages": format!("[{{\"role\": \"{huge}"), "traj_id": "t"});
+    std::fs::write(&file, format!("{bad}\n")).unwrap();
+    let out = srl_swe().arg("replay").arg(&file).arg("--out").arg(dir.path().join("out2")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tool.jsonl:1: field messages"), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(stderr.len() < 10_000, "error output of {} bytes", stderr.len());
 }

@@ -14,6 +14,16 @@ pub const DEFAULT_PIDS_LIMIT: i64 = 512;
 pub const DEFAULT_EXEC_TIMEOUT_SECS: u64 = 120;
 /// Default cap on captured output per command (bytes).
 pub const DEFAULT_OUTPUT_LIMIT_BYTES: usize = 1 << 20;
+/// Default size cap of the `/testbed` file system (the task repository plus what commands
+/// write there): 2 GiB.
+pub const DEFAULT_TESTBED_BYTES: i64 = 2 << 30;
+/// Default size cap of `/tmp` (scratch, `$HOME`): 512 MiB.
+pub const DEFAULT_TMP_BYTES: i64 = 512 << 20;
+/// Default user of the commands: uid:gid 1000:1000, no capabilities, whether or not the image
+/// names it in `/etc/passwd`.
+pub const DEFAULT_USER: &str = "1000:1000";
+/// Default block-device bandwidth limit for reads and writes of the container (bytes/s).
+pub const DEFAULT_IO_BPS: i64 = 200 << 20;
 
 /// Limits and defaults of one sandbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +46,18 @@ pub struct SandboxConfig {
     /// Pull a task image that is missing locally (machines with a registry, e.g. SWE-smith's
     /// `swebench/swesmith.*` images). Off by default: without a registry the pull only waits.
     pub pull_missing: bool,
+    /// `UID:GID` the commands run as (`"0:0"` for root, still without capabilities).
+    pub user: String,
+    /// Size cap of `/testbed` in bytes (a memory-backed volume filled from the image).
+    pub testbed_bytes: i64,
+    /// Size cap of `/tmp` in bytes (memory-backed, also `$HOME` and `$TMPDIR`).
+    pub tmp_bytes: i64,
+    /// Mount the image's root file system read-only, so that `/testbed` and `/tmp` are the only
+    /// writable places and nothing a command writes reaches the host's disk.
+    pub read_only_root: bool,
+    /// Read and write bandwidth limit on the block device holding Docker's data (bytes/s;
+    /// 0 = none). Applied when that device is found on this host.
+    pub io_bps: i64,
 }
 
 impl Default for SandboxConfig {
@@ -49,6 +71,11 @@ impl Default for SandboxConfig {
             workdir: "/testbed".to_string(),
             run_id: None,
             pull_missing: false,
+            user: DEFAULT_USER.to_string(),
+            testbed_bytes: DEFAULT_TESTBED_BYTES,
+            tmp_bytes: DEFAULT_TMP_BYTES,
+            read_only_root: true,
+            io_bps: DEFAULT_IO_BPS,
         }
     }
 }
@@ -70,10 +97,36 @@ impl SandboxConfig {
             .map_err(|source| crate::SandboxError::Io { path: path.to_path_buf(), source })?;
         let cfg_err = |message: String| crate::SandboxError::Config { path: path.to_path_buf(), message };
         if path.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str(&text).map_err(|e| cfg_err(e.to_string()))
+            let cfg: Self = serde_json::from_str(&text).map_err(|e| cfg_err(e.to_string()))?;
+            cfg.validate().map_err(cfg_err)?;
+            Ok(cfg)
         } else {
             Err(cfg_err("only .json sandbox configs are supported".into()))
         }
+    }
+
+    /// The numeric `(uid, gid)` of [`SandboxConfig::user`], or what is wrong with it.
+    pub fn uid_gid(&self) -> Result<(u32, u32), String> {
+        let bad = || format!("field user: expected \"UID:GID\" with numbers (e.g. \"{DEFAULT_USER}\")");
+        let (u, g) = self.user.split_once(':').ok_or_else(bad)?;
+        Ok((u.parse().map_err(|_| bad())?, g.parse().map_err(|_| bad())?))
+    }
+
+    /// Checks the fields that serde cannot: the user's form and the sizes.
+    pub fn validate(&self) -> Result<(), String> {
+        self.uid_gid()?;
+        for (name, v, min) in [
+            ("memory-bytes", self.memory_bytes, 6 << 20),
+            ("testbed-bytes", self.testbed_bytes, 1 << 20),
+            ("tmp-bytes", self.tmp_bytes, 1 << 20),
+            ("pids-limit", self.pids_limit, 8),
+            ("io-bps", self.io_bps, 0),
+        ] {
+            if v < min {
+                return Err(format!("field {name}: {v} is below the minimum {min}"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -99,5 +152,10 @@ mod tests {
         assert_eq!(cfg.memory_bytes, 2 << 30);
         let err = serde_json::from_str::<SandboxConfig>(r#"{"pids_limit": 64}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+        assert_eq!(cfg.uid_gid(), Ok((1000, 1000)));
+        let named = SandboxConfig { user: "agent".into(), ..SandboxConfig::default() };
+        assert!(named.validate().unwrap_err().contains("field user"));
+        let tiny = SandboxConfig { tmp_bytes: 10, ..SandboxConfig::default() };
+        assert!(tiny.validate().unwrap_err().contains("field tmp-bytes"));
     }
 }

@@ -1,14 +1,21 @@
 //! [`DockerSandbox`]: one long-lived container per task on the local Docker Engine through
 //! bollard 0.21 (rust-stack.md §5, SWE-bench `docker_utils.py`). The container idles on a bash
-//! loop that reaps orphans ([`IDLE_INIT`]) with the network disabled (`network_mode: none`), memory (no swap), CPU and
-//! pids limits, and the labels `srl-swe=1` and `srl-swe.run=<run id>`.
+//! loop that reaps orphans ([`IDLE_INIT`]) under the profile of [`crate::hardening`] (no
+//! network, no capabilities for the command user, `no-new-privileges`, read-only image root,
+//! size-capped memory-backed `/testbed` and `/tmp`, memory / CPU / pids / block-I/O limits) and
+//! carries the labels `srl-swe=1`, `srl-swe.run=<run id>` and its owner's ([`crate::owner`]).
+//! `/testbed` is filled at start with the image's `/testbed`, read from a created (never
+//! started) container of the same image.
 //!
-//! Each command is one exec of `timeout -s KILL <t> bash -c <script>`; GNU `timeout` kills its
-//! whole process group when it fires. A `tokio::time::timeout` of `t + 1 s` guards the stream
-//! too (background jobs keep it open); when it fires, a second exec kills every process whose
-//! environment carries this exec's `SRL_EXEC_ID`, which also reaches processes that left the
-//! group with `setsid`. Containers are removed by [`Sandbox::remove`], on drop, on Ctrl-C
-//! ([`install_ctrl_c_cleanup`]) and by [`gc`] (by label) after a crash.
+//! Commands run one at a time, as the unprivileged user of [`SandboxConfig::user`]: each is one
+//! exec of `timeout -s KILL <t> bash -c <script>`; GNU `timeout` kills its whole process group
+//! when it fires. A `tokio::time::timeout` of `t + 1 s` guards the stream too (background jobs
+//! keep it open). After a timeout every process of the command user is stopped and killed
+//! (a process can leave its group with `setsid` and clear its environment with `env -i`, not
+//! change its user). Containers are removed by [`Sandbox::remove`], on drop, on Ctrl-C
+//! ([`install_ctrl_c_cleanup`]) and by [`gc`] after a crash: only those whose owner is gone,
+//! unless told otherwise. docs/sandbox.md states the resulting security profile.
+pub use crate::hardening::ROOT_CAPABILITIES;
 use crate::sandbox::OutputCollector;
 use crate::{ExecOutput, ExecRequest, Result, Sandbox, SandboxConfig, SandboxError};
 use bollard::container::LogOutput;
@@ -16,7 +23,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -125,7 +132,7 @@ pub async fn shutdown_cleanup() -> usize {
     if let Ok(docker) = connect().await {
         for _ in 0..2 {
             for id in &ids {
-                n += gc(&docker, Some(id)).await.map(|v| v.len()).unwrap_or(0);
+                n += gc(&docker, GcScope::Run(id)).await.map(|v| v.removed.len()).unwrap_or(0);
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
@@ -162,26 +169,203 @@ async fn force_remove(docker: &Docker, id: &str) -> Result<()> {
     }
 }
 
-/// Removes containers carrying the project label (all of them, or one run's). Returns their ids.
-pub async fn gc(docker: &Docker, run_id: Option<&str>) -> Result<Vec<String>> {
-    let label = match run_id {
-        Some(r) => format!("{RUN_LABEL}={r}"),
-        None => format!("{LABEL}=1"),
+/// Which containers [`gc`] removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcScope<'a> {
+    /// Those whose owning process is gone ([`crate::owner`]); containers of live jobs and of
+    /// other hosts are kept.
+    Orphaned,
+    /// Every container of one run id, live or not.
+    Run(&'a str),
+    /// Every srl-swe container on the engine.
+    All,
+}
+
+/// What [`gc`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GcOutcome {
+    /// Ids of the removed containers.
+    pub removed: Vec<String>,
+    /// (id, why) of the containers kept.
+    pub kept: Vec<(String, String)>,
+    /// Names of removed volumes left behind by containers removed without theirs.
+    pub removed_volumes: Vec<String>,
+}
+
+/// Removes srl-swe containers (see [`GcScope`]) with their volumes, then the dangling
+/// srl-swe volumes.
+pub async fn gc(docker: &Docker, scope: GcScope<'_>) -> Result<GcOutcome> {
+    let label = match scope {
+        GcScope::Run(r) => format!("{RUN_LABEL}={r}"),
+        GcScope::Orphaned | GcScope::All => format!("{LABEL}=1"),
     };
     let mut filters = HashMap::new();
     filters.insert("label", vec![label.as_str()]);
     let opts = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     let list =
         docker.list_containers(Some(opts)).await.map_err(|e| SandboxError::docker("list_containers", None, e))?;
-    let mut removed = Vec::new();
+    let mut outcome = GcOutcome::default();
     for c in list {
-        if let Some(id) = c.id {
-            force_remove(docker, &id).await?;
-            unregister(&id);
-            removed.push(id);
+        let Some(id) = c.id else { continue };
+        if scope == GcScope::Orphaned {
+            match crate::owner::liveness_of(&c.labels.unwrap_or_default()) {
+                crate::owner::Liveness::Gone => {}
+                crate::owner::Liveness::Alive => {
+                    outcome.kept.push((id, "its owner process is running".into()));
+                    continue;
+                }
+                crate::owner::Liveness::OtherHost(h) => {
+                    outcome.kept.push((id, format!("owned by a process on host {h:?} (use --all)")));
+                    continue;
+                }
+            }
+        }
+        force_remove(docker, &id).await?;
+        unregister(&id);
+        outcome.removed.push(id);
+    }
+    let mut vfilters = HashMap::new();
+    vfilters.insert("label", vec![format!("{LABEL}=1")]);
+    vfilters.insert("dangling", vec!["true".to_string()]);
+    let vopts = ListVolumesOptionsBuilder::default().filters(&vfilters).build();
+    if let Ok(volumes) = docker.list_volumes(Some(vopts)).await {
+        for v in volumes.volumes.unwrap_or_default() {
+            if docker.remove_volume(&v.name, None::<bollard::query_parameters::RemoveVolumeOptions>).await.is_ok() {
+                outcome.removed_volumes.push(v.name);
+            }
         }
     }
-    Ok(removed)
+    Ok(outcome)
+}
+
+/// The block device holding Docker's data on this host, once per process (blkio limits).
+async fn io_device(docker: &Docker) -> Option<String> {
+    static DEVICE: tokio::sync::OnceCell<Option<String>> = tokio::sync::OnceCell::const_new();
+    DEVICE
+        .get_or_init(|| async {
+            let root = docker.info().await.ok()?.docker_root_dir?;
+            crate::hardening::block_device_of(std::path::Path::new(&root))
+        })
+        .await
+        .clone()
+}
+
+/// The image's `/testbed` as a tar archive ready to upload into the container's `/testbed`
+/// volume (entries relative to it, owned by the command user), read from a created, never
+/// started container; empty when the image has none. Cached per image id and owner while
+/// the cache holds under 512 MiB.
+async fn image_testbed(
+    docker: &Docker,
+    image: &str,
+    owner: (u32, u32),
+    labels: &HashMap<String, String>,
+) -> Result<std::sync::Arc<Vec<u8>>> {
+    type Cache = Mutex<HashMap<(String, (u32, u32)), std::sync::Arc<Vec<u8>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    const CACHE_BYTES: usize = 512 << 20;
+    let image_id = docker
+        .inspect_image(image)
+        .await
+        .map_err(|e| SandboxError::docker("inspect_image", None, e))?
+        .id
+        .unwrap_or_else(|| image.to_string());
+    let key = (image_id, owner);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    // Started (no network, no capabilities but reading, read-only) to list /testbed in its
+    // readdir order, which the copy keeps.
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(vec!["sleep".into(), "600".into()]),
+        user: Some("0:0".into()),
+        labels: Some(labels.clone()),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            cap_drop: Some(vec!["ALL".into()]),
+            cap_add: Some(vec!["DAC_READ_SEARCH".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            readonly_rootfs: Some(true),
+            log_config: Some(bollard::models::HostConfigLogConfig { typ: Some("none".into()), config: None }),
+            pids_limit: Some(64),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    // Counted before the check, so a shutdown that started sees this creation and waits for it.
+    let _creating = CreatingGuard::new();
+    if STOPPING.load(Ordering::SeqCst) {
+        return Err(SandboxError::Removed { name: format!("helper container of {image} (shutting down)") });
+    }
+    let created = docker
+        .create_container(Some(CreateContainerOptionsBuilder::default().build()), body)
+        .await
+        .map_err(|e| SandboxError::docker("create_container", None, e))?;
+    register(&created.id, docker);
+    let read = read_testbed(docker, &created.id).await;
+    unregister(&created.id);
+    force_remove(docker, &created.id).await?;
+    let (bytes, readdir) = read?;
+    let tar = std::sync::Arc::new(if bytes.is_empty() {
+        Vec::new()
+    } else {
+        let repacked = crate::paths::repack_tar(&bytes, owner, Some("testbed"))?;
+        crate::paths::order_for_tmpfs(&repacked, &readdir)?
+    });
+    if let Ok(mut c) = cache.lock() {
+        if c.values().map(|v| v.len()).sum::<usize>() + tar.len() <= CACHE_BYTES {
+            c.insert(key, tar.clone());
+        }
+    }
+    Ok(tar)
+}
+
+/// `/testbed` of a helper container as Docker's (sorted) tar, empty when missing, and its
+/// paths in readdir order (GNU `find`).
+async fn read_testbed(docker: &Docker, id: &str) -> Result<(Vec<u8>, Vec<String>)> {
+    docker
+        .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(|e| SandboxError::docker("start_container", Some(id), e))?;
+    let opts = CreateExecOptions {
+        cmd: Some(vec![
+            "sh".to_string(),
+            "-c".into(),
+            "[ -d /testbed ] && find /testbed -mindepth 1 -printf '%P\\0' || true".into(),
+        ]),
+        attach_stdout: Some(true),
+        attach_stderr: Some(false),
+        ..Default::default()
+    };
+    let exec = docker.create_exec(id, opts).await.map_err(|e| SandboxError::docker("create_exec", Some(id), e))?;
+    let mut listing = Vec::new();
+    if let StartExecResults::Attached { mut output, .. } =
+        docker
+            .start_exec(&exec.id, None::<StartExecOptions>)
+            .await
+            .map_err(|e| SandboxError::docker("start_exec", Some(id), e))?
+    {
+        while let Some(chunk) = output.next().await {
+            if let Ok(LogOutput::StdOut { message }) = chunk {
+                listing.extend_from_slice(&message);
+            }
+        }
+    }
+    let readdir: Vec<String> =
+        listing.split(|&b| b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let opts = DownloadFromContainerOptionsBuilder::default().path(crate::hardening::TESTBED).build();
+    let mut stream = docker.download_from_container(id, Some(opts));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(b) => bytes.extend_from_slice(&b),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => break,
+            Err(e) => return Err(SandboxError::docker("download_from_container", Some(id), e)),
+        }
+    }
+    Ok((bytes, readdir))
 }
 
 /// A running container (see the module docs).
@@ -190,7 +374,14 @@ pub struct DockerSandbox {
     id: String,
     name: String,
     config: SandboxConfig,
+    /// The command user's (uid, gid).
+    owner: (u32, u32),
+    /// Whether the image has `setpriv`, so the session server can run as root and drop to the
+    /// command user for each command (the command then cannot read the server's framing).
+    setpriv: AtomicBool,
     removed: AtomicBool,
+    /// The exec session, also the lock that runs one command at a time: a timeout kills every
+    /// process of the command user.
     session: tokio::sync::Mutex<Option<crate::session::Session>>,
 }
 
@@ -200,7 +391,18 @@ impl std::fmt::Debug for DockerSandbox {
     }
 }
 
-static EXEC_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// A fresh secret for the framing of one session request: 128 bits from the host's
+/// `/dev/urandom`, never exported to the command (falls back to time and a counter).
+fn frame_secret() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut buf = [0u8; 16];
+    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf)).is_ok();
+    if !ok {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        buf = (t ^ (u128::from(COUNTER.fetch_add(1, Ordering::Relaxed)) << 64)).to_le_bytes();
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 impl DockerSandbox {
     /// Connects and starts a container from `image`.
@@ -214,18 +416,25 @@ impl DockerSandbox {
         if !image_exists(docker, image).await? {
             return Err(SandboxError::ImageMissing { image: image.to_string(), instance: None });
         }
+        let owner =
+            config.uid_gid().map_err(|message| SandboxError::Config { path: "(sandbox config)".into(), message })?;
+        config.validate().map_err(|message| SandboxError::Config { path: "(sandbox config)".into(), message })?;
         let run_id = config.run_id();
         if let Ok(mut ids) = run_ids().lock() {
             ids.insert(run_id.clone());
         }
-        let labels = HashMap::from([(LABEL.to_string(), "1".to_string()), (RUN_LABEL.to_string(), run_id)]);
+        let mut labels = HashMap::from([(LABEL.to_string(), "1".to_string()), (RUN_LABEL.to_string(), run_id)]);
+        labels.extend(crate::owner::Owner::current().labels());
+        let testbed = image_testbed(docker, image, owner, &labels).await?;
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             // PID 1 must reap orphans: killed process trees leave zombies that would hold
             // pids (and a fork bomb's would exhaust the limit for good). bash reaps adopted
-            // children while it waits; `sleep infinity` would not.
+            // children while it waits; `sleep infinity` would not. It runs as root, so the
+            // command user cannot signal it.
             cmd: Some(vec!["bash".into(), "-c".into(), IDLE_INIT.into()]),
-            working_dir: Some(config.workdir.clone()),
+            user: Some("0:0".into()),
+            working_dir: Some("/".into()),
             labels: Some(labels),
             network_disabled: Some(true),
             env: Some(vec![
@@ -233,22 +442,17 @@ impl DockerSandbox {
                 "PAGER=cat".into(),
                 "LANG=C.UTF-8".into(),
                 "PYTHONDONTWRITEBYTECODE=1".into(),
+                "HOME=/tmp".into(),
+                "TMPDIR=/tmp".into(),
             ]),
-            host_config: Some(HostConfig {
-                memory: Some(config.memory_bytes),
-                memory_swap: Some(config.memory_bytes),
-                nano_cpus: Some(config.nano_cpus),
-                pids_limit: Some(config.pids_limit),
-                network_mode: Some("none".into()),
-                ..Default::default()
-            }),
+            host_config: Some(crate::hardening::host_config(config, io_device(docker).await.as_deref())),
             ..Default::default()
         };
         let opts = CreateContainerOptionsBuilder::default().build();
+        let _creating = CreatingGuard::new();
         if STOPPING.load(Ordering::SeqCst) {
             return Err(SandboxError::Removed { name: format!("new container from {image} (shutting down)") });
         }
-        let _creating = CreatingGuard::new();
         let created = docker
             .create_container(Some(opts), body)
             .await
@@ -264,37 +468,51 @@ impl DockerSandbox {
             name: format!("docker:{}", &id[..12.min(id.len())]),
             id,
             config: config.clone(),
+            owner,
+            setpriv: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             session: tokio::sync::Mutex::new(None),
         };
-        if let Err(e) =
-            docker.start_container(&sandbox.id, None::<bollard::query_parameters::StartContainerOptions>).await
-        {
-            let err = SandboxError::docker("start_container", Some(&sandbox.id), e);
+        if let Err(e) = sandbox.set_up(&testbed).await {
             sandbox.remove().await?;
-            return Err(err);
-        }
-        // Ready when a command runs.
-        let ready = sandbox.exec(&ExecRequest::new("true").timeout(Duration::from_secs(30))).await;
-        match ready {
-            Ok(out) if out.success() => {}
-            Ok(out) => {
-                let err = SandboxError::CommandFailed {
-                    sandbox: sandbox.name.clone(),
-                    cmd: "true".into(),
-                    exit_code: out.exit_code,
-                    output: out.output,
-                };
-                sandbox.remove().await?;
-                return Err(err);
-            }
-            Err(e) => {
-                sandbox.remove().await?;
-                return Err(e);
-            }
+            return Err(e);
         }
         tracing::debug!(container = %sandbox.id, image, "sandbox started");
         Ok(sandbox)
+    }
+
+    /// Starts the container, hands `/testbed` and `/tmp` to the command user, fills `/testbed`
+    /// and checks that a command runs.
+    async fn set_up(&self, testbed: &[u8]) -> Result<()> {
+        self.docker
+            .start_container(&self.id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(|e| SandboxError::docker("start_container", Some(&self.id), e))?;
+        let script = crate::hardening::setup_script(self.owner.0, self.owner.1);
+        let out = self.exec_as_root(&script, Duration::from_secs(60)).await?.require_success(&self.name, &script)?;
+        self.setpriv.store(out.stdout.trim().ends_with("setpriv"), Ordering::SeqCst);
+        if !testbed.is_empty() {
+            let opts = UploadToContainerOptionsBuilder::default().path(crate::hardening::TESTBED).build();
+            self.docker
+                .upload_to_container(&self.id, Some(opts), bollard::body_full(testbed.to_vec().into()))
+                .await
+                .map_err(|e| SandboxError::docker("upload_to_container", Some(&self.id), e))?;
+        }
+        // The copy's stat data differ from the index's: refresh it (content unchanged), or the
+        // first `git checkout -f` rewrites every file and changes the folders' listing order.
+        let ready = "if [ -d /testbed/.git ]; then git -C /testbed update-index -q --refresh >/dev/null 2>&1; fi; true";
+        self.exec(&ExecRequest::new(ready).timeout(Duration::from_secs(60)))
+            .await?
+            .require_success(&self.name, ready)?;
+        Ok(())
+    }
+
+    /// Runs a script as root (the library's own set-up), output captured like a command's.
+    async fn exec_as_root(&self, script: &str, limit: Duration) -> Result<ExecOutput> {
+        let started = self
+            .raw_exec(vec!["bash".into(), "-c".into(), script.to_string()], Vec::new(), Some("/".into()), "0:0")
+            .await?;
+        self.collect(started, limit, self.config.output_limit_bytes, crate::Capture::Head).await
     }
 
     /// Runs a command over the persistent exec session (see [`crate::session`]): the same
@@ -303,16 +521,29 @@ impl DockerSandbox {
     pub async fn exec_session(&self, request: &ExecRequest) -> Result<ExecOutput> {
         self.check_live()?;
         let timeout = request.timeout.unwrap_or_else(|| self.config.exec_timeout());
-        let marker = format!("{}-{}", std::process::id(), EXEC_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let secret = frame_secret();
         let workdir = request.workdir.clone().unwrap_or_else(|| self.config.workdir.clone());
         let mut guard = self.session.lock().await;
         if guard.is_none() {
+            // As root with `setpriv` (the command cannot reach the server's pipes or memory),
+            // else as the command user (the secret alone guards the framing).
+            let (user, mut cmd) = if self.setpriv.load(Ordering::SeqCst) {
+                let (u, g) = self.owner;
+                ("0:0".to_string(), vec![format!("--reuid={u}"), format!("--regid={g}"), "--clear-groups".into()])
+            } else {
+                (self.config.user.clone(), Vec::new())
+            };
+            let runner = if cmd.is_empty() { Vec::new() } else { vec!["setpriv".to_string()] };
+            let mut args = vec!["bash".to_string(), "-c".into(), crate::session::SERVER.into(), "srl-session".into()];
+            args.extend(runner);
+            args.append(&mut cmd);
             let opts = CreateExecOptions {
-                cmd: Some(vec!["bash".to_string(), "-c".into(), crate::session::SERVER.into()]),
+                cmd: Some(args),
                 attach_stdin: Some(true),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
                 working_dir: Some("/".into()),
+                user: Some(user),
                 ..Default::default()
             };
             if let StartedExec { results: StartExecResults::Attached { output, input }, .. } =
@@ -325,14 +556,14 @@ impl DockerSandbox {
             return Err(SandboxError::DockerUnavailable { detail: "exec session did not attach".into() });
         };
         let result =
-            crate::session::run(session, &self.id, &marker, request, &workdir, timeout, self.config.output_limit_bytes)
+            crate::session::run(session, &self.id, &secret, request, &workdir, timeout, self.config.output_limit_bytes)
                 .await;
         match result {
             Ok((out, timed_out)) => {
                 if timed_out {
-                    // The server may still wait on the command: kill its tree; drop the session
-                    // if it is out of step (the marker of this request is never read).
-                    self.kill_exec_tree(&marker).await;
+                    // Kill what the command left; the session is out of step (the marker of
+                    // this request may never come): start a new one next time.
+                    self.kill_user_processes().await;
                     *guard = None;
                 }
                 Ok(out)
@@ -361,11 +592,18 @@ impl DockerSandbox {
         Ok(())
     }
 
-    async fn raw_exec(&self, cmd: Vec<String>, env: Vec<String>, workdir: Option<String>) -> Result<StartedExec> {
+    async fn raw_exec(
+        &self,
+        cmd: Vec<String>,
+        env: Vec<String>,
+        workdir: Option<String>,
+        user: &str,
+    ) -> Result<StartedExec> {
         let opts = CreateExecOptions {
             cmd: Some(cmd),
             env: Some(env),
             working_dir: workdir,
+            user: Some(user.to_string()),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             ..Default::default()
@@ -391,10 +629,51 @@ impl DockerSandbox {
         Ok(StartedExec { exec_id: created.id, results: started })
     }
 
-    /// Runs a builtins-only script to completion; `Some(exit code)` when it could run.
+    /// Reads an exec's output under the cap until it ends or `limit` passes (then
+    /// `timed_out`), and its exit code.
+    async fn collect(
+        &self,
+        started: StartedExec,
+        limit: Duration,
+        cap: usize,
+        capture: crate::Capture,
+    ) -> Result<ExecOutput> {
+        let start = Instant::now();
+        let mut collector = OutputCollector::new(cap, capture);
+        let mut guard_fired = false;
+        if let StartExecResults::Attached { mut output, .. } = started.results {
+            let deadline = tokio::time::Instant::now() + limit;
+            loop {
+                match tokio::time::timeout_at(deadline, output.next()).await {
+                    Err(_) => {
+                        guard_fired = true;
+                        break;
+                    }
+                    Ok(None) => break,
+                    Ok(Some(Err(e))) => return Err(SandboxError::docker("exec stream", Some(&self.id), e)),
+                    Ok(Some(Ok(chunk))) => match chunk {
+                        LogOutput::StdErr { message } => collector.push(true, &message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            collector.push(false, &message)
+                        }
+                        LogOutput::StdIn { .. } => {}
+                    },
+                }
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&started.exec_id)
+            .await
+            .map_err(|e| SandboxError::docker("inspect_exec", Some(&self.id), e))?;
+        let exit_code = if guard_fired { 137 } else { inspect.exit_code.unwrap_or(-1) };
+        Ok(collector.finish(exit_code, guard_fired, start.elapsed()))
+    }
+
+    /// Runs a builtins-only root script to completion; `Some(exit code)` when it could run.
     async fn run_builtin_script(&self, script: &str, limit: Duration) -> Option<i64> {
         let started = self
-            .raw_exec(vec!["bash".into(), "-c".into(), script.to_string()], Vec::new(), Some("/".into()))
+            .raw_exec(vec!["bash".into(), "-c".into(), script.to_string()], Vec::new(), Some("/".into()), "0:0")
             .await
             .ok()?;
         if let StartExecResults::Attached { mut output, .. } = started.results {
@@ -403,19 +682,12 @@ impl DockerSandbox {
         self.docker.inspect_exec(&started.exec_id).await.ok()?.exit_code
     }
 
-    async fn kill_exec_tree(&self, marker: &str) {
-        // Bash builtins only (no fork per process): stop every marked process first (stopped
-        // processes cannot fork), then kill them, then check that none is left. When that
-        // fails (e.g. no pid left to start the killer), the container is restarted: killing
-        // its init kills every process in it, and its file system is kept.
-        let each = format!(
-            r#"for p in /proc/[0-9]*; do [ -r "$p/environ" ] || continue; while IFS= read -r -d '' e; do if [ "$e" = "SRL_EXEC_ID={marker}" ]; then ACTION; break; fi; done < "$p/environ"; done"#
-        );
-        let kill = format!(
-            "for sig in STOP STOP STOP KILL KILL; do {}; done; true",
-            each.replace("ACTION", r#"kill -$sig "${p#/proc/}" 2>/dev/null"#)
-        );
-        let check = format!("{}; exit 0", each.replace("ACTION", "exit 1"));
+    /// Kills every process of the command user ([`crate::hardening::kill_script`]), checks
+    /// that none is left, and when that cannot be done (e.g. no pid left to start the killer)
+    /// restarts the container: killing its init kills every process in it.
+    async fn kill_user_processes(&self) {
+        let uid = self.owner.0;
+        let (kill, check) = (crate::hardening::kill_script(uid), crate::hardening::check_script(uid));
         for _ in 0..3 {
             if self.run_builtin_script(&kill, Duration::from_secs(3)).await.is_some()
                 && self.run_builtin_script(&check, Duration::from_secs(3)).await == Some(0)
@@ -456,9 +728,7 @@ impl Sandbox for DockerSandbox {
     async fn exec(&self, request: &ExecRequest) -> Result<ExecOutput> {
         self.check_live()?;
         let timeout = request.timeout.unwrap_or_else(|| self.config.exec_timeout());
-        let marker = format!("{}-{}", std::process::id(), EXEC_COUNTER.fetch_add(1, Ordering::Relaxed));
-        let mut env = vec![format!("SRL_EXEC_ID={marker}")];
-        env.extend(request.env.iter().map(|(k, v)| format!("{k}={v}")));
+        let env: Vec<String> = request.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let cmd = vec![
             "timeout".to_string(),
             "-s".into(),
@@ -468,48 +738,22 @@ impl Sandbox for DockerSandbox {
             "-c".into(),
             request.script.clone(),
         ];
-        let start = Instant::now();
         let workdir = Some(request.workdir.clone().unwrap_or_else(|| self.config.workdir.clone()));
-        let started = self.raw_exec(cmd, env, workdir).await?;
-        let mut collector = OutputCollector::new(self.config.output_limit_bytes);
-        let mut guard_fired = false;
-        if let StartExecResults::Attached { mut output, .. } = started.results {
-            let deadline = tokio::time::Instant::now() + timeout + Duration::from_secs(1);
-            loop {
-                match tokio::time::timeout_at(deadline, output.next()).await {
-                    Err(_) => {
-                        guard_fired = true;
-                        break;
-                    }
-                    Ok(None) => break,
-                    Ok(Some(Err(e))) => return Err(SandboxError::docker("exec stream", Some(&self.id), e)),
-                    Ok(Some(Ok(chunk))) => match chunk {
-                        LogOutput::StdErr { message } => collector.push(true, &message),
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            collector.push(false, &message)
-                        }
-                        LogOutput::StdIn { .. } => {}
-                    },
-                }
-            }
+        let mut session = self.session.lock().await;
+        let started = self.raw_exec(cmd, env, workdir, &self.config.user).await?;
+        let mut out = self
+            .collect(started, timeout + Duration::from_secs(1), self.config.output_limit_bytes, request.capture)
+            .await?;
+        out.timed_out = out.timed_out || (out.exit_code == 137 && out.duration + Duration::from_millis(50) >= timeout);
+        if out.timed_out {
+            out.exit_code = 137;
+            // Processes that escaped `timeout` (forked while it killed the group, or left it
+            // with setsid) keep running after the exec ends: kill the user's processes, which
+            // ends the idle session server's commands too.
+            self.kill_user_processes().await;
+            *session = None;
         }
-        let inspect = self
-            .docker
-            .inspect_exec(&started.exec_id)
-            .await
-            .map_err(|e| SandboxError::docker("inspect_exec", Some(&self.id), e))?;
-        let elapsed = start.elapsed();
-        let mut exit_code = inspect.exit_code.unwrap_or(if guard_fired { 137 } else { -1 });
-        if guard_fired {
-            exit_code = 137;
-        }
-        let timed_out = guard_fired || (exit_code == 137 && elapsed + Duration::from_millis(50) >= timeout);
-        if timed_out {
-            // Processes that escaped `timeout` (forked while it killed the group, or detached)
-            // keep running after the exec ends: find them by their marker.
-            self.kill_exec_tree(&marker).await;
-        }
-        Ok(collector.finish(exit_code, timed_out, elapsed))
+        Ok(out)
     }
 
     async fn exec_merged(&self, request: &ExecRequest) -> Result<ExecOutput> {
@@ -519,12 +763,25 @@ impl Sandbox for DockerSandbox {
     async fn write_file(&self, path: &str, contents: &[u8]) -> Result<()> {
         self.check_live()?;
         let rel = crate::paths::relative_to_root(path)?;
-        let tar = crate::paths::single_file_tar(&rel, contents)?;
-        let opts = UploadToContainerOptionsBuilder::default().path("/").build();
-        self.docker
-            .upload_to_container(&self.id, Some(opts), bollard::body_full(tar.into()))
-            .await
-            .map_err(|e| SandboxError::docker("upload_to_container", Some(&self.id), e))
+        let (parent, name) = match rel.rsplit_once('/') {
+            Some((p, n)) => (format!("/{p}"), n.to_string()),
+            None => ("/".to_string(), rel.clone()),
+        };
+        let tar = crate::paths::single_file_tar(&name, contents, self.owner)?;
+        let upload = |tar: Vec<u8>| {
+            let opts = UploadToContainerOptionsBuilder::default().path(&parent).build();
+            self.docker.upload_to_container(&self.id, Some(opts), bollard::body_full(tar.into()))
+        };
+        match upload(tar.clone()).await {
+            Ok(()) => Ok(()),
+            // A missing parent: create it as the command user (Docker would create it as root).
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                let mk = format!("mkdir -p {}", crate::paths::shell_quote(&parent));
+                self.exec(&ExecRequest::new(mk.clone()).workdir("/")).await?.require_success(&self.name, &mk)?;
+                upload(tar).await.map_err(|e| SandboxError::docker("upload_to_container", Some(&self.id), e))
+            }
+            Err(e) => Err(SandboxError::docker("upload_to_container", Some(&self.id), e)),
+        }
     }
 
     async fn read_file(&self, path: &str) -> Result<Vec<u8>> {
@@ -535,15 +792,9 @@ impl Sandbox for DockerSandbox {
     async fn upload(&self, tar: Vec<u8>, dest_dir: &str) -> Result<()> {
         self.check_live()?;
         crate::paths::relative_to_root(dest_dir)?;
-        let mk = self.exec(&ExecRequest::new(format!("mkdir -p {}", crate::paths::shell_quote(dest_dir)))).await?;
-        if !mk.success() {
-            return Err(SandboxError::CommandFailed {
-                sandbox: self.name.clone(),
-                cmd: format!("mkdir -p {dest_dir}"),
-                exit_code: mk.exit_code,
-                output: mk.output,
-            });
-        }
+        let mk = format!("mkdir -p {}", crate::paths::shell_quote(dest_dir));
+        self.exec(&ExecRequest::new(mk.clone()).workdir("/")).await?.require_success(&self.name, &mk)?;
+        let tar = crate::paths::repack_tar(&tar, self.owner, None)?;
         let opts = UploadToContainerOptionsBuilder::default().path(dest_dir).build();
         self.docker
             .upload_to_container(&self.id, Some(opts), bollard::body_full(tar.into()))

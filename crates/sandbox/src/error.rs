@@ -38,19 +38,19 @@ pub enum SandboxError {
         message: String,
     },
     /// A file inside the sandbox does not exist.
-    #[error("{path}: no such file or directory in the sandbox")]
+    #[error("{}: no such file or directory in the sandbox", clip_for_message(path, PATH_CHARS))]
     NotFound {
         /// The path inside the sandbox.
         path: String,
     },
     /// A path was expected to be a regular file.
-    #[error("{path}: is a directory")]
+    #[error("{}: is a directory", clip_for_message(path, PATH_CHARS))]
     IsDirectory {
         /// The path inside the sandbox.
         path: String,
     },
     /// A path inside the sandbox is not absolute.
-    #[error("{path}: sandbox paths must be absolute")]
+    #[error("{}: sandbox paths must be absolute", clip_for_message(path, PATH_CHARS))]
     RelativePath {
         /// The path as given.
         path: String,
@@ -62,7 +62,11 @@ pub enum SandboxError {
         name: String,
     },
     /// A command the sandbox relies on (setup, git) failed.
-    #[error("command {cmd:?} in {sandbox} exited with {exit_code}: {output}")]
+    #[error(
+        "command {:?} in {sandbox} exited with {exit_code}: {}",
+        clip_for_message(cmd, PATH_CHARS),
+        clip_for_message(output, OUTPUT_CHARS)
+    )]
     CommandFailed {
         /// The sandbox name.
         sandbox: String,
@@ -83,7 +87,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// A record file (instances, trajectories) is malformed.
-    #[error("{path}:{line}: field {field}: {message}")]
+    #[error("{}:{line}: field {}: {}", path.display(), clip_for_message(field, PATH_CHARS), clip_for_message(message, MESSAGE_CHARS))]
     Record {
         /// The file.
         path: PathBuf,
@@ -95,7 +99,7 @@ pub enum SandboxError {
         message: String,
     },
     /// A task instance is unknown.
-    #[error("no task instance {instance_id:?} in {searched}")]
+    #[error("no task instance {:?} in {searched}", clip_for_message(instance_id, PATH_CHARS))]
     UnknownInstance {
         /// The id looked for.
         instance_id: String,
@@ -118,7 +122,7 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     /// A configuration file is invalid.
-    #[error("sandbox config {path}: {message}")]
+    #[error("sandbox config {}: {}", path.display(), clip_for_message(message, MESSAGE_CHARS))]
     Config {
         /// The file.
         path: PathBuf,
@@ -155,5 +159,45 @@ impl SandboxError {
     }
 }
 
+/// Longest path, command or id quoted whole in an error message (characters).
+const PATH_CHARS: usize = 300;
+/// Longest command output quoted in an error message (characters).
+const OUTPUT_CHARS: usize = 4000;
+/// Longest free-form message quoted in an error message (characters).
+const MESSAGE_CHARS: usize = 1000;
+
+/// `text` when it has at most `max` characters, else its first `max` characters and a note
+/// saying how many bytes were left out: values in messages come from user data (a 50 MB field,
+/// a model-written path) and must not be echoed whole.
+pub fn clip_for_message(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}… ({} more bytes)", &text[..end], text.len() - end)),
+    }
+}
+
 /// Result alias of `srl-sandbox`.
 pub type Result<T> = std::result::Result<T, SandboxError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_values_are_clipped_in_messages() {
+        let big = "x".repeat(50 << 20);
+        let err = SandboxError::Record { path: "f.jsonl".into(), line: 3, field: "patch".into(), message: big.clone() };
+        let text = err.to_string();
+        assert!(text.len() < 2000, "{}", text.len());
+        assert!(text.starts_with("f.jsonl:3: field patch: xxx"), "{}", &text[..40]);
+        assert!(
+            text.ends_with(&format!("… ({} more bytes)", (50 << 20) - MESSAGE_CHARS)),
+            "{}",
+            &text[text.len() - 40..]
+        );
+        let err = SandboxError::CommandFailed { sandbox: "s".into(), cmd: big.clone(), exit_code: 1, output: big };
+        assert!(err.to_string().len() < 2 * OUTPUT_CHARS);
+        assert_eq!(clip_for_message("héllo", 2), "hé… (3 more bytes)");
+        assert_eq!(clip_for_message("hé", 2), "hé");
+    }
+}

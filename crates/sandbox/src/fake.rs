@@ -88,7 +88,7 @@ impl Sandbox for FakeSandbox {
         let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(SandboxError::Io { path: wd, source: std::io::Error::other("no pipes") });
         };
-        let mut collector = OutputCollector::new(self.config.output_limit_bytes);
+        let mut collector = OutputCollector::new(self.config.output_limit_bytes, request.capture);
         let mut buf_out = vec![0u8; 64 * 1024];
         let mut buf_err = vec![0u8; 64 * 1024];
         let (mut out_open, mut err_open) = (true, true);

@@ -10,6 +10,8 @@
 //! - [`replay`]: re-executing expert trajectories and grading their final state.
 //! - [`expert`]: recording the expert trajectory specs of the shipped environments.
 //! - [`environments`]: the shipped task environments and their images (built with bollard).
+//! - [`hardening`], [`owner`]: the containers' security profile and their owner labels
+//!   (docs/sandbox.md: what a command can and cannot do).
 //!
 //! Sibling crates: `srl-core` (records, actions), `srl-eval` (uses this crate to grade).
 //!
@@ -30,6 +32,8 @@ mod error;
 pub mod expert;
 mod fake;
 pub mod grading;
+pub mod hardening;
+pub mod owner;
 mod paths;
 pub mod progress;
 pub mod replay;
@@ -40,10 +44,10 @@ pub mod tools;
 
 pub use config::{default_run_id, SandboxConfig};
 pub use docker::DockerSandbox;
-pub use error::{Result, SandboxError};
+pub use error::{clip_for_message, Result, SandboxError};
 pub use fake::FakeSandbox;
 pub use paths::{pack_tar, shell_quote};
 pub use progress::{NoProgress, Progress};
-pub use sandbox::{truncation_marker, ExecOutput, ExecRequest, Sandbox};
+pub use sandbox::{truncation_marker, Capture, ExecOutput, ExecRequest, Sandbox};
 pub use task::{prepare_task, start_task, TaskEnv};
 pub use tools::{SweTools, ToolOutput};

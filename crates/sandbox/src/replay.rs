@@ -1,13 +1,15 @@
 //! Trajectory replay: re-executes an expert trajectory's actions in its task's environment,
 //! compares each new observation with the recorded one (a SequenceMatcher ratio supplied by the
 //! caller, normally `srl_reward::ratio`, i.e. CPython's `difflib.SequenceMatcher(None, a,
-//! b).ratio()`), then runs the task's FAIL_TO_PASS and PASS_TO_PASS tests on the final state
-//! and grades it (SWE-bench rule, [`crate::grading`]).
+//! b).ratio()`), then grades the final diff (SWE-bench rule, [`crate::grading`]) in a **fresh**
+//! container of the task: processes the trajectory left running, and files outside the diff,
+//! cannot touch the grading run.
 //!
-//! Inputs: rows of SWE-smith's `tool` split (formats.md §1.4: `messages` as a JSON string or
-//! list; assistant `tool_calls[0].function.arguments` a JSON string; `tool` observations as
-//! `OBSERVATION:\n…` text blocks) and expert spec files ([`crate::expert::ExpertSpec`]).
-use crate::grading::{grade, run_tests, GradingRule, TestReport};
+//! Every executed step is kept: when a step fails (the container died, a tool error) the
+//! result holds the steps run so far and the error. Trajectories are read by the caller
+//! (`srl-swe replay` uses `srl-trajectory`'s readers, as `srl-swe prepare` does) or from
+//! expert spec files ([`from_spec`]).
+use crate::grading::{apply_patch, grade, run_tests, GradingRule, TestReport};
 use crate::tools::{SweTools, EMPTY_OUTPUT, REVIEW_TEMPLATE};
 use crate::{start_task, Progress, Result, Sandbox, SandboxConfig, SandboxError};
 use futures_util::StreamExt;
@@ -98,19 +100,37 @@ pub fn normalize_observation(text: &str) -> &str {
     text.strip_prefix("OBSERVATION:\n").unwrap_or(text)
 }
 
-/// Replays in an already prepared task sandbox.
-pub async fn replay_in<S: Sandbox>(
+/// What re-executing a trajectory's steps gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    /// The steps run, in order (all of them unless `error` is set).
+    pub steps: Vec<ReplayStep>,
+    /// The submitted diff, else the diff of the final state (empty when the run broke before).
+    pub patch: String,
+    /// Why the run stopped early.
+    pub error: Option<String>,
+}
+
+/// Re-executes the steps of `traj` in an already prepared task sandbox (`bash` calls with
+/// `bash_timeout` each), keeping every step run before a failure.
+pub async fn execute_steps<S: Sandbox>(
     sandbox: &S,
     base_sha: &str,
-    instance: &TaskInstance,
     traj: &ReplayTrajectory,
     scorer: &Scorer,
-) -> Result<ReplayResult> {
-    let mut tools = SweTools::new(sandbox, base_sha);
+    bash_timeout: Duration,
+) -> Executed {
+    let mut tools = SweTools::new(sandbox, base_sha).with_bash_timeout(bash_timeout);
     let mut steps = Vec::new();
     let mut patch = None;
     for (index, (action, recorded)) in traj.steps.iter().enumerate() {
-        let out = tools.execute(action).await?;
+        let out = match tools.execute(action).await {
+            Ok(out) => out,
+            Err(e) => {
+                let error = format!("step {index} ({}): {e}", action.tool);
+                return Executed { steps, patch: String::new(), error: Some(error) };
+            }
+        };
         if out.submission.is_some() {
             patch = out.submission.clone();
         }
@@ -128,14 +148,47 @@ pub async fn replay_in<S: Sandbox>(
             timed_out: out.timed_out,
         });
     }
-    let patch = match patch {
-        Some(p) => p,
-        None => tools.submission().await?,
-    };
-    let run = run_tests(sandbox, instance, Duration::from_secs(300)).await?;
-    let tests = grade(instance, &run.statuses, GradingRule::SweBench);
+    match patch {
+        Some(p) => Executed { steps, patch: p, error: None },
+        None => match tools.submission().await {
+            Ok(p) => Executed { steps, patch: p, error: None },
+            Err(e) => Executed { steps, patch: String::new(), error: Some(format!("final diff: {e}")) },
+        },
+    }
+}
+
+/// Applies `patch` in a fresh container of the task and grades it (SWE-bench rule).
+pub async fn grade_in_fresh_container(
+    instance: &TaskInstance,
+    patch: &str,
+    config: &SandboxConfig,
+) -> Result<TestReport> {
+    let env = start_task(instance, config).await?;
+    let graded = async {
+        if !patch.trim().is_empty() {
+            let applied = apply_patch(&env.sandbox, patch, false).await?;
+            if !applied.applied {
+                return Err(SandboxError::CommandFailed {
+                    sandbox: env.sandbox.name().to_string(),
+                    cmd: "apply the final diff".into(),
+                    exit_code: 1,
+                    output: applied.log,
+                });
+            }
+        }
+        let run = run_tests(&env.sandbox, instance, Duration::from_secs(300)).await?;
+        Ok(grade(instance, &run.statuses, GradingRule::SweBench))
+    }
+    .await;
+    env.sandbox.remove().await?;
+    graded
+}
+
+/// The result of executed steps, before grading.
+fn summarize(traj: &ReplayTrajectory, executed: Executed) -> ReplayResult {
+    let Executed { steps, patch, error } = executed;
     let sims: Vec<f64> = steps.iter().map(|s| s.similarity).collect();
-    Ok(ReplayResult {
+    ReplayResult {
         kind: "replay_result",
         traj_id: traj.traj_id.clone(),
         instance_id: traj.instance_id.clone(),
@@ -144,33 +197,50 @@ pub async fn replay_in<S: Sandbox>(
         mean_similarity: if sims.is_empty() { 1.0 } else { sims.iter().sum::<f64>() / sims.len() as f64 },
         min_similarity: sims.iter().copied().fold(1.0, f64::min),
         exact_steps: steps.iter().filter(|s| s.observed == s.recorded).count(),
-        patch_matches: traj.patch.as_ref().map(|p| p.trim_end() == patch.trim_end()),
+        patch_matches: if error.is_some() {
+            None
+        } else {
+            traj.patch.as_ref().map(|p| p.trim_end() == patch.trim_end())
+        },
         patch,
-        resolved: tests.resolved,
-        tests: Some(tests),
-        error: None,
+        resolved: false,
+        tests: None,
+        error,
         steps,
-    })
+    }
 }
 
-/// Starts the task's container, replays, removes the container. Failures become a result
-/// with `error` set (not resolved), so a batch goes on.
+/// Starts the task's container, replays (bash calls with the config's timeout), removes the
+/// container, then grades the final diff in a fresh one. Failures become a result with
+/// `error` set (not resolved) that keeps the steps run, so a batch goes on.
 pub async fn replay_trajectory(
     instance: &TaskInstance,
     traj: &ReplayTrajectory,
     config: &SandboxConfig,
     scorer: &Scorer,
 ) -> ReplayResult {
-    let attempt = async {
-        let env = start_task(instance, config).await?;
-        let res = replay_in(&env.sandbox, &env.base_sha, instance, traj, scorer).await;
-        env.sandbox.remove().await?;
-        res
+    let env = match start_task(instance, config).await {
+        Ok(env) => env,
+        Err(e) => return failed(traj, e.to_string()),
     };
-    match attempt.await {
-        Ok(r) => r,
-        Err(e) => failed(traj, e.to_string()),
+    let executed = execute_steps(&env.sandbox, &env.base_sha, traj, scorer, config.exec_timeout()).await;
+    let removed = env.sandbox.remove().await;
+    let mut result = summarize(traj, executed);
+    if result.error.is_some() {
+        return result;
     }
+    if let Err(e) = removed {
+        result.error = Some(e.to_string());
+        return result;
+    }
+    match grade_in_fresh_container(instance, &result.patch, config).await {
+        Ok(tests) => {
+            result.resolved = tests.resolved;
+            result.tests = Some(tests);
+        }
+        Err(e) => result.error = Some(format!("grading the final diff: {e}")),
+    }
+    result
 }
 
 fn failed(traj: &ReplayTrajectory, error: String) -> ReplayResult {
@@ -219,72 +289,6 @@ fn record_err(source: &str, field: &str, message: impl Into<String>) -> SandboxE
         None => (source.to_string(), 0),
     };
     SandboxError::Record { path: path.into(), line, field: field.into(), message: message.into() }
-}
-
-fn block_text(content: &serde_json::Value) -> String {
-    match content {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(blocks) => {
-            blocks.iter().filter_map(|b| b.get("text").and_then(|t| t.as_str())).collect::<Vec<_>>().join("")
-        }
-        _ => String::new(),
-    }
-}
-
-/// Reads one row of the `tool` split (`source` is `file:line`, used in errors).
-pub fn from_tool_row(row: &serde_json::Value, source: &str) -> Result<ReplayTrajectory> {
-    let field = |name: &str| {
-        row.get(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .ok_or_else(|| record_err(source, name, "missing or not a string"))
-    };
-    let instance_id = field("instance_id")?;
-    let traj_id =
-        row.get("traj_id").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| instance_id.clone());
-    let messages: Vec<serde_json::Value> = match row.get("messages") {
-        Some(serde_json::Value::String(s)) => {
-            serde_json::from_str(s).map_err(|e| record_err(source, "messages", e.to_string()))?
-        }
-        Some(serde_json::Value::Array(a)) => a.clone(),
-        _ => return Err(record_err(source, "messages", "missing")),
-    };
-    let mut steps: Vec<(Action, String)> = Vec::new();
-    let mut pending: Option<Action> = None;
-    for (i, msg) in messages.iter().enumerate() {
-        let role = msg.get("role").and_then(|r| r.as_str()).unwrap_or_default();
-        match role {
-            "assistant" => {
-                let Some(call) = msg.get("tool_calls").and_then(|c| c.get(0)).and_then(|c| c.get("function")) else {
-                    continue;
-                };
-                let name = call.get("name").and_then(|n| n.as_str()).unwrap_or_default();
-                let args: serde_json::Value = match call.get("arguments") {
-                    Some(serde_json::Value::String(s)) => serde_json::from_str(s).map_err(|e| {
-                        record_err(source, &format!("messages[{i}].tool_calls[0].function.arguments"), e.to_string())
-                    })?,
-                    Some(v) => v.clone(),
-                    None => serde_json::Value::Null,
-                };
-                let action = Action::from_json_args(name, &args)
-                    .map_err(|e| record_err(source, &format!("messages[{i}].tool_calls[0]"), e.to_string()))?;
-                if let Some(prev) = pending.replace(action) {
-                    steps.push((prev, String::new()));
-                }
-            }
-            "tool" => {
-                if let Some(action) = pending.take() {
-                    steps.push((action, block_text(msg.get("content").unwrap_or(&serde_json::Value::Null))));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(action) = pending {
-        steps.push((action, String::new()));
-    }
-    let patch = row.get("patch").and_then(|p| p.as_str()).map(str::to_string);
-    Ok(ReplayTrajectory { traj_id, instance_id, steps, patch, source: source.to_string() })
 }
 
 /// Reads an expert spec ([`crate::expert::ExpertSpec`]); observations are rendered as the
@@ -336,30 +340,4 @@ pub fn match_instances(
         }
     }
     (matched, missing)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tool_rows_pair_calls_with_observations() {
-        let messages = serde_json::json!([
-            {"role": "system", "content": "s"},
-            {"role": "user", "content": [{"type": "text", "text": "task"}]},
-            {"role": "assistant", "content": "look", "tool_calls": [{"function": {"name": "bash", "arguments": "{\"command\": \"ls\"}"}}]},
-            {"role": "tool", "content": [{"type": "text", "text": "OBSERVATION:\na.py\n"}], "tool_call_ids": ["x"]},
-            {"role": "assistant", "content": "done", "tool_calls": [{"function": {"name": "submit", "arguments": "{}"}}]},
-            {"role": "tool", "content": [{"type": "text", "text": "diff"}]}
-        ]);
-        let row = serde_json::json!({"instance_id": "i", "traj_id": "i.t", "messages": messages.to_string(), "patch": "diff"});
-        let t = from_tool_row(&row, "f.jsonl:3").unwrap();
-        assert_eq!(t.steps.len(), 2);
-        assert_eq!(t.steps[0].0, Action::new("bash", [("command", "ls")]));
-        assert_eq!(normalize_observation(&t.steps[0].1), "a.py\n");
-        assert_eq!(t.steps[1].0.tool, "submit");
-        let bad = serde_json::json!({"instance_id": "i", "messages": "[{\"role\": \"assistant\", \"tool_calls\": [{\"function\": {\"name\": \"bash\", \"arguments\": \"{}\"}}]}]"});
-        let err = from_tool_row(&bad, "f.jsonl:7").unwrap_err().to_string();
-        assert!(err.contains("f.jsonl:7: field messages[0].tool_calls[0]"), "{err}");
-    }
 }

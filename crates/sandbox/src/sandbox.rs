@@ -3,7 +3,7 @@
 //! (SWE-bench `docker_utils.py`, SWE-ReX practice; rust-stack.md §7). Implementations:
 //! [`crate::DockerSandbox`] (real containers on bollard) and [`crate::FakeSandbox`] (host bash
 //! in a temporary folder, for fast tests of the code above).
-use crate::Result;
+use crate::{Result, SandboxError};
 use std::future::Future;
 use std::time::Duration;
 
@@ -18,12 +18,31 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
     /// Timeout; the sandbox's default when `None`.
     pub timeout: Option<Duration>,
+    /// What the output cap keeps.
+    pub capture: Capture,
+}
+
+/// What the output cap keeps of a command's output when it is longer than the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capture {
+    /// The first `cap` bytes, then the truncation marker (observations, as SWE-agent clips).
+    #[default]
+    Head,
+    /// The first and the last `cap / 2` bytes with the truncation marker between them: for
+    /// logs whose end matters (test statuses and the end marker printed last).
+    HeadAndTail,
 }
 
 impl ExecRequest {
     /// A request running `script` with the sandbox's defaults.
     pub fn new(script: impl Into<String>) -> Self {
-        Self { script: script.into(), workdir: None, env: Vec::new(), timeout: None }
+        Self { script: script.into(), workdir: None, env: Vec::new(), timeout: None, capture: Capture::Head }
+    }
+
+    /// Sets what the output cap keeps ([`Capture::HeadAndTail`] for test logs).
+    pub fn capture(mut self, capture: Capture) -> Self {
+        self.capture = capture;
+        self
     }
 
     /// Sets the timeout.
@@ -50,7 +69,8 @@ impl ExecRequest {
 pub struct ExecOutput {
     /// Exit code (137 when killed by the timeout).
     pub exit_code: i64,
-    /// Standard output and standard error interleaved in arrival order (lossy UTF-8), capped.
+    /// Standard output and standard error interleaved in arrival order (lossy UTF-8), capped
+    /// as the request's [`Capture`] says.
     pub output: String,
     /// Standard output alone, capped.
     pub stdout: String,
@@ -68,6 +88,20 @@ impl ExecOutput {
     /// Whether it exited with 0 in time.
     pub fn success(&self) -> bool {
         self.exit_code == 0 && !self.timed_out
+    }
+
+    /// `Ok(self)` when it succeeded, else [`SandboxError::CommandFailed`] naming the sandbox
+    /// and the command: the one check for commands the library itself relies on (git, setup).
+    pub fn require_success(self, sandbox: &str, cmd: &str) -> Result<Self> {
+        if self.success() {
+            return Ok(self);
+        }
+        Err(SandboxError::CommandFailed {
+            sandbox: sandbox.to_string(),
+            cmd: cmd.to_string(),
+            exit_code: if self.timed_out { 137 } else { self.exit_code },
+            output: self.output,
+        })
     }
 }
 
@@ -107,62 +141,109 @@ pub trait Sandbox: Send + Sync {
     fn remove(&self) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// One capped buffer: the head, and with [`Capture::HeadAndTail`] a ring of the last bytes.
+#[derive(Debug)]
+struct Capped {
+    head_cap: usize,
+    tail_cap: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    /// Bytes seen in all.
+    total: u64,
+}
+
+impl Capped {
+    fn new(cap: usize, capture: Capture) -> Self {
+        let (head_cap, tail_cap) = match capture {
+            Capture::Head => (cap, 0),
+            Capture::HeadAndTail => (cap - cap / 2, cap / 2),
+        };
+        Self { head_cap, tail_cap, head: Vec::new(), tail: Default::default(), total: 0 }
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let room = self.head_cap.saturating_sub(self.head.len());
+        let take = room.min(bytes.len());
+        self.head.extend_from_slice(&bytes[..take]);
+        bytes = &bytes[take..];
+        if self.tail_cap == 0 || bytes.is_empty() {
+            return;
+        }
+        if bytes.len() >= self.tail_cap {
+            self.tail.clear();
+            self.tail.extend(&bytes[bytes.len() - self.tail_cap..]);
+        } else {
+            let over = (self.tail.len() + bytes.len()).saturating_sub(self.tail_cap);
+            self.tail.drain(..over);
+            self.tail.extend(bytes);
+        }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.total - self.head.len() as u64 - self.tail.len() as u64
+    }
+
+    /// Head, marker, tail as text. The tail starts at a character boundary: continuation
+    /// bytes cut from their lead byte are counted as cut.
+    fn text(self) -> (String, u64) {
+        let mut tail: Vec<u8> = self.tail.into_iter().collect();
+        let dropped_now = self.total - self.head.len() as u64 - tail.len() as u64;
+        if dropped_now > 0 {
+            let skip = tail.iter().take(3).take_while(|&&b| b & 0xC0 == 0x80).count();
+            tail.drain(..skip);
+        }
+        let dropped = self.total - self.head.len() as u64 - tail.len() as u64;
+        let mut s = String::from_utf8_lossy(&self.head).into_owned();
+        if dropped > 0 {
+            s.push_str(&truncation_marker(dropped));
+        }
+        s.push_str(&String::from_utf8_lossy(&tail));
+        (s, dropped)
+    }
+}
+
 /// Collects a command's output under a byte cap; what does not fit is counted, not kept.
 #[derive(Debug)]
 pub(crate) struct OutputCollector {
-    cap: usize,
-    combined: Vec<u8>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    dropped: u64,
-    dropped_out: u64,
-    dropped_err: u64,
+    combined: Capped,
+    stdout: Capped,
+    stderr: Capped,
 }
 
 impl OutputCollector {
-    pub(crate) fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize, capture: Capture) -> Self {
         Self {
-            cap,
-            combined: Vec::new(),
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-            dropped: 0,
-            dropped_out: 0,
-            dropped_err: 0,
+            combined: Capped::new(cap, capture),
+            stdout: Capped::new(cap, capture),
+            stderr: Capped::new(cap, capture),
         }
-    }
-
-    fn push_capped(buf: &mut Vec<u8>, cap: usize, bytes: &[u8]) -> u64 {
-        let room = cap.saturating_sub(buf.len());
-        let take = room.min(bytes.len());
-        buf.extend_from_slice(&bytes[..take]);
-        (bytes.len() - take) as u64
     }
 
     pub(crate) fn push(&mut self, is_stderr: bool, bytes: &[u8]) {
-        self.dropped += Self::push_capped(&mut self.combined, self.cap, bytes);
+        self.combined.push(bytes);
         if is_stderr {
-            self.dropped_err += Self::push_capped(&mut self.stderr, self.cap, bytes);
+            self.stderr.push(bytes);
         } else {
-            self.dropped_out += Self::push_capped(&mut self.stdout, self.cap, bytes);
+            self.stdout.push(bytes);
         }
     }
 
+    /// Bytes cut so far from the interleaved output.
+    #[allow(dead_code)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.combined.dropped()
+    }
+
     pub(crate) fn finish(self, exit_code: i64, timed_out: bool, duration: Duration) -> ExecOutput {
-        let text = |buf: &[u8], dropped: u64| {
-            let mut s = String::from_utf8_lossy(buf).into_owned();
-            if dropped > 0 {
-                s.push_str(&truncation_marker(dropped));
-            }
-            s
-        };
+        let (output, truncated_bytes) = self.combined.text();
         ExecOutput {
             exit_code,
-            output: text(&self.combined, self.dropped),
-            stdout: text(&self.stdout, self.dropped_out),
-            stderr: text(&self.stderr, self.dropped_err),
+            output,
+            stdout: self.stdout.text().0,
+            stderr: self.stderr.text().0,
             timed_out,
-            truncated_bytes: self.dropped,
+            truncated_bytes,
             duration,
         }
     }
@@ -179,7 +260,7 @@ mod tests {
 
     #[test]
     fn collector_caps_and_names_the_cut() {
-        let mut c = OutputCollector::new(10);
+        let mut c = OutputCollector::new(10, Capture::Head);
         c.push(false, b"0123456");
         c.push(true, b"abcdef");
         let out = c.finish(0, false, Duration::ZERO);
@@ -187,5 +268,25 @@ mod tests {
         assert!(out.output.starts_with("0123456abc\n<output truncated: 3 bytes cut>"), "{}", out.output);
         assert_eq!(out.stdout, "0123456");
         assert_eq!(out.stderr, "abcdef");
+    }
+
+    #[test]
+    fn head_and_tail_keeps_both_ends() {
+        let mut c = OutputCollector::new(8, Capture::HeadAndTail);
+        for chunk in [&b"0123"[..], b"456789", b"abcdefgh", b"XY"] {
+            c.push(false, chunk);
+        }
+        let out = c.finish(0, false, Duration::ZERO);
+        assert_eq!(out.truncated_bytes, 12);
+        assert_eq!(out.output, "0123\n<output truncated: 12 bytes cut>\nghXY");
+        // Short output is kept whole; a tail cut inside a character starts at the next one.
+        let mut c = OutputCollector::new(8, Capture::HeadAndTail);
+        c.push(false, b"abc");
+        assert_eq!(c.finish(0, false, Duration::ZERO).output, "abc");
+        let mut c = OutputCollector::new(7, Capture::HeadAndTail);
+        c.push(false, "aaaa\u{e9}\u{e9}\u{e9}\u{e9}".as_bytes());
+        let out = c.finish(0, false, Duration::ZERO);
+        assert_eq!(out.output, "aaaa\n<output truncated: 6 bytes cut>\n\u{e9}");
+        assert_eq!(out.truncated_bytes, 6);
     }
 }

@@ -1,7 +1,7 @@
 //! One conformance suite for every `Sandbox` implementation, expanded by a macro
 //! (style.md §3.7, burn's `testgen_all!`). Docker tests need a running engine and the base image
 //! (`bash scripts/setup.sh`); they fail, not skip, without them.
-use srl_sandbox::{DockerSandbox, ExecRequest, FakeSandbox, Sandbox, SandboxConfig, SandboxError};
+use srl_sandbox::{Capture, DockerSandbox, ExecRequest, FakeSandbox, Sandbox, SandboxConfig, SandboxError};
 use std::time::{Duration, Instant};
 
 fn config() -> SandboxConfig {
@@ -87,6 +87,24 @@ macro_rules! conformance {
                 assert_eq!(out.exit_code, 0);
                 assert_eq!(out.truncated_bytes, 5_000_000 - 4096);
                 assert!(out.output.ends_with("\n<output truncated: 4995904 bytes cut>\n"), "{}", &out.output[4000..]);
+                sb.remove().await.unwrap();
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn head_and_tail_capture_keeps_the_end_of_a_flooded_log() {
+                let sb = $make().await;
+                let req = ExecRequest::new("seq 1 200000; echo '>>>>> End Test Output'").capture(Capture::HeadAndTail);
+                for out in [sb.exec(&req).await.unwrap(), sb.exec_merged(&req).await.unwrap()] {
+                    assert!(out.output.starts_with("1\n2\n3\n"), "{}", &out.output[..20]);
+                    assert!(
+                        out.output.ends_with("199999\n200000\n>>>>> End Test Output\n"),
+                        "{}",
+                        &out.output[out.output.len() - 60..]
+                    );
+                    let total = (1..=200000).map(|n: u32| n.to_string().len() + 1).sum::<usize>() + 22;
+                    assert_eq!(out.truncated_bytes as usize, total - 4096);
+                    assert!(out.output.contains(&format!("\n<output truncated: {} bytes cut>\n", total - 4096)));
+                }
                 sb.remove().await.unwrap();
             }
 

@@ -1,7 +1,7 @@
 //! Real-container tests of `DockerSandbox`: limits, isolation and cleanup. They need a Docker
 //! Engine and the base image (`bash scripts/setup.sh`) and fail, not skip, without them.
 //! Every test uses its own run id and checks at its end that no container of that run is left.
-use srl_sandbox::docker::{connect, gc, live_containers};
+use srl_sandbox::docker::{connect, gc, live_containers, GcScope};
 use srl_sandbox::{DockerSandbox, ExecRequest, Sandbox, SandboxConfig};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -161,7 +161,7 @@ async fn gc_removes_leaked_containers_by_label() {
     std::mem::forget(sb); // a crashed run: no Drop
     assert_eq!(left_over(&cfg).await.len(), 1);
     let docker = connect().await.unwrap();
-    let removed = gc(&docker, cfg.run_id.as_deref()).await.unwrap();
+    let removed = gc(&docker, GcScope::Run(cfg.run_id.as_deref().unwrap())).await.unwrap().removed;
     assert_eq!(removed.len(), 1);
     assert!(left_over(&cfg).await.is_empty());
 }

@@ -3,15 +3,17 @@
 //! observation is to the recorded one (SequenceMatcher ratio, `srl_reward::ratio`), runs the
 //! task's tests on the final state and says whether it resolves the task.
 //!
-//! Inputs: SWE-smith parquet shards of any split and SWE-agent `.traj` files (read by
-//! `srl-trajectory`, as `srl-swe prepare` reads them), `tool`-split JSONL rows
-//! (`srl_sandbox::replay::from_tool_row`), expert spec files (`*.json`, the format of
-//! `datasets/swe-smith-src/`), or folders holding them. Output: `<out>/<traj_id>.jsonl` (one
-//! `replay_step` line per step, then the `replay_result` line) and `<out>/summary.json`; the
-//! summary also goes to stdout. Exit code 1 when some trajectory does not resolve.
+//! Inputs: SWE-smith parquet shards and JSONL rows of any split and SWE-agent `.traj` files
+//! (read and replayed into steps by `srl-trajectory`, as `srl-swe prepare` reads them), expert
+//! spec files (`*.json`, the format of `datasets/swe-smith-src/`), or folders holding them.
+//! Each trajectory runs in a fresh task container and its final diff is graded in another
+//! fresh one (`srl_sandbox::replay`). Output: `<out>/<traj_id>.jsonl` (one `replay_step`
+//! line per executed step, then the `replay_result` line, also when the run broke off) and
+//! `<out>/summary.json`; the summary also goes to stdout. Exit code 1 when some trajectory does
+//! not resolve.
 use anyhow::Context;
 use srl_sandbox::replay::{self, ReplayResult, ReplayTrajectory};
-use srl_sandbox::SandboxConfig;
+use srl_sandbox::{clip_for_message, SandboxConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,7 +37,7 @@ pub(crate) struct Args {
     /// Only these trajectory ids (repeatable).
     #[arg(long = "traj")]
     only: Vec<String>,
-    /// Per-command timeout inside the sandbox, seconds.
+    /// Per-command timeout inside the sandbox (every `bash` step too), seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
 }
@@ -98,61 +100,59 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 
 fn read_trajectories(file: &Path) -> anyhow::Result<Vec<ReplayTrajectory>> {
     let name = file.display().to_string();
-    if file.extension().is_some_and(|x| x == "jsonl") {
-        let mut out = Vec::new();
-        for item in srl_core::io::jsonl_lines(file)? {
-            let (line, text) = item?;
-            let row: serde_json::Value =
-                serde_json::from_str(&text).with_context(|| format!("{name}:{line}: not a JSON object"))?;
-            out.push(replay::from_tool_row(&row, &format!("{name}:{line}"))?);
-        }
-        Ok(out)
-    } else if file.extension().is_some_and(|x| x == "json") {
+    if file.extension().is_some_and(|x| x == "json") {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
-        let spec: srl_sandbox::expert::ExpertSpec =
-            serde_json::from_str(&text).with_context(|| format!("{name}: not an expert spec"))?;
+        let spec: srl_sandbox::expert::ExpertSpec = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{name}: not an expert spec: {}", clip_for_message(&e.to_string(), 500)))?;
         Ok(vec![replay::from_spec(&spec, &name)?])
-    } else if file.extension().is_some_and(|x| x == "parquet" || x == "traj") {
+    } else if file.extension().is_some_and(|x| x == "parquet" || x == "traj" || x == "jsonl") {
         read_with_srl_trajectory(file)
     } else {
         anyhow::bail!(
-            "{name}: unsupported input (expected SWE-smith parquet shards, .traj files, .jsonl tool-split rows or .json expert specs)"
+            "{name}: unsupported input (expected SWE-smith parquet shards or JSONL rows, .traj files or .json expert specs)"
         )
     }
 }
 
-/// SWE-smith parquet shards of any split (`tool`, `xml`, `ticks`, told from the file name or the
-/// content) and SWE-agent `.traj` files, read and replayed into steps by `srl-trajectory`, the
-/// same code `srl-swe prepare` uses.
+/// SWE-smith parquet shards and JSONL rows of any split (`tool`, `xml`, `ticks`, told from the
+/// file name or the content) and SWE-agent `.traj` files, read and replayed into steps by
+/// `srl-trajectory`, the same code `srl-swe prepare` uses. Places are `file:line` (1-based)
+/// for JSONL, `file row N` for parquet; quoted values are clipped.
 fn read_with_srl_trajectory(file: &Path) -> anyhow::Result<Vec<ReplayTrajectory>> {
     use srl_trajectory::sources::{discover, read_rows};
     let files = discover(file, true)?;
     let mut out = Vec::new();
     for row in read_rows(&files, &srl_trajectory::SWE_COLUMNS) {
         let input = &files[row.file];
-        let place = match row.row {
-            Some(r) => format!("{} row {r}", input.path.display()),
-            None => input.path.display().to_string(),
+        let place = match (row.row, input.kind) {
+            (Some(r), srl_trajectory::sources::FileKind::Jsonl) => format!("{}:{}", input.path.display(), r + 1),
+            (Some(r), _) => format!("{} row {r}", input.path.display()),
+            (None, _) => input.path.display().to_string(),
         };
-        let fields = row.fields.map_err(|issue| {
-            anyhow::anyhow!("{place}: field `{}`: {} ({:?})", issue.field, issue.detail, issue.kind)
-        })?;
+        let issue_err = |issue: srl_trajectory::Issue| {
+            anyhow::anyhow!(
+                "{place}: field {}: {} ({:?})",
+                clip_for_message(&issue.field, 200),
+                clip_for_message(&issue.detail, 500),
+                issue.kind
+            )
+        };
+        let fields = row.fields.map_err(issue_err)?;
         let text = |key: &str| fields.get(key).and_then(|v| v.as_str()).map(str::to_string);
-        let instance_id = text("instance_id").with_context(|| format!("{place}: field `instance_id` missing"))?;
+        let instance_id =
+            text("instance_id").with_context(|| format!("{place}: field instance_id: missing or not a string"))?;
         let messages = match fields.get("messages") {
-            Some(serde_json::Value::String(s)) => {
-                serde_json::from_str(s).with_context(|| format!("{place}: field `messages` is not JSON"))?
-            }
+            Some(serde_json::Value::String(s)) => serde_json::from_str(s).map_err(|e| {
+                anyhow::anyhow!("{place}: field messages: not JSON: {}", clip_for_message(&e.to_string(), 500))
+            })?,
             Some(v) => v.clone(),
-            None => anyhow::bail!("{place}: field `messages` missing"),
+            None => anyhow::bail!("{place}: field messages: missing"),
         };
         let split = input
             .split()
             .or_else(|| srl_trajectory::Split::detect(&messages))
-            .with_context(|| format!("{place}: cannot tell the split (tool, xml, ticks) of `messages`"))?;
-        let replayed = srl_trajectory::replay_messages(&messages, split).map_err(|issue| {
-            anyhow::anyhow!("{place}: field `{}`: {} ({:?})", issue.field, issue.detail, issue.kind)
-        })?;
+            .with_context(|| format!("{place}: field messages: cannot tell the split (tool, xml, ticks)"))?;
+        let replayed = srl_trajectory::replay_messages(&messages, split).map_err(issue_err)?;
         out.push(ReplayTrajectory {
             traj_id: text("traj_id").unwrap_or_else(|| instance_id.clone()),
             instance_id,

@@ -1,5 +1,7 @@
 //! `srl-swe sandbox`: build the task-environment images (`build`) and remove containers left
-//! by crashed runs (`gc`). Both talk to Docker through `srl-sandbox` (bollard), never the CLI.
+//! by crashed runs (`gc`: only those whose owner process is gone, judged from their owner
+//! labels; `--run ID` one run's, `--all` every srl-swe container). Both talk to Docker through
+//! `srl-sandbox` (bollard), never the CLI.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 pub(crate) enum Command {
     /// Build the images of environments/ that are missing or out of date (idempotent).
     Build(BuildArgs),
-    /// Remove containers carrying the srl-swe label (all, or one run's).
+    /// Remove srl-swe containers whose owner process is gone (or one run's, or all).
     Gc(GcArgs),
 }
 
@@ -32,9 +34,12 @@ pub(crate) struct BuildArgs {
 /// Options of `srl-swe sandbox gc`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct GcArgs {
-    /// Only containers of this run id (label `srl-swe.run`).
-    #[arg(long)]
+    /// Every container of this run id (label `srl-swe.run`), live or not.
+    #[arg(long, conflicts_with = "all")]
     run: Option<String>,
+    /// Every srl-swe container on the engine, including those of running jobs.
+    #[arg(long)]
+    all: bool,
 }
 
 /// Progress of library jobs drawn as an indicatif bar.
@@ -91,9 +96,23 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Gc(args) => {
-                let removed = srl_sandbox::docker::gc(&docker, args.run.as_deref()).await?;
-                eprintln!("[sandbox] removed {} container(s)", removed.len());
-                for id in removed {
+                use srl_sandbox::docker::GcScope;
+                let scope = match (&args.run, args.all) {
+                    (Some(run), _) => GcScope::Run(run),
+                    (None, true) => GcScope::All,
+                    (None, false) => GcScope::Orphaned,
+                };
+                let outcome = srl_sandbox::docker::gc(&docker, scope).await?;
+                for (id, why) in &outcome.kept {
+                    eprintln!("[sandbox] kept {}: {why}", &id[..12.min(id.len())]);
+                }
+                eprintln!(
+                    "[sandbox] removed {} container(s) and {} dangling volume(s), kept {}",
+                    outcome.removed.len(),
+                    outcome.removed_volumes.len(),
+                    outcome.kept.len()
+                );
+                for id in outcome.removed {
                     println!("{id}");
                 }
                 Ok(ExitCode::SUCCESS)

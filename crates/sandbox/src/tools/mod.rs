@@ -131,13 +131,5 @@ pub async fn submission_diff<S: Sandbox>(sandbox: &S, base_sha: &str) -> Result<
     let script = format!("git add -A && git diff --cached {}", crate::paths::shell_quote(base_sha));
     let out =
         sandbox.exec(&ExecRequest::new(script.clone()).workdir("/testbed").timeout(Duration::from_secs(60))).await?;
-    if !out.success() {
-        return Err(SandboxError::CommandFailed {
-            sandbox: sandbox.name().to_string(),
-            cmd: script,
-            exit_code: out.exit_code,
-            output: out.output,
-        });
-    }
-    Ok(out.stdout)
+    Ok(out.require_success(sandbox.name(), &script)?.stdout)
 }
