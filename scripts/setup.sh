@@ -5,6 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 bash "$here/setup-venv.sh"
+bash "$here/venvs/swebench.sh"
 bash "$here/venvs/engines.sh"
 bash "$here/venvs/sympy.sh"
 if ! docker info >/dev/null 2>&1; then

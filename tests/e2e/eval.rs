@@ -313,3 +313,156 @@ fn local_tch_backend_answers_through_the_same_trait() {
     assert!((1..=4).contains(&sample["completion_tokens"].as_u64().unwrap()), "{res:#}");
     assert_eq!(res["resolved"], false);
 }
+
+/// A `diff --git` patch creating `path` with `content`.
+fn new_file_patch(path: &str, content: &str) -> String {
+    let lines: Vec<&str> = content.lines().collect();
+    let mut p = format!(
+        "diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
+        lines.len()
+    );
+    for l in lines {
+        p.push_str(&format!("+{l}\n"));
+    }
+    p
+}
+
+/// A patch replacing the whole of `path` (its current text `old`) by `new`.
+fn rewrite_patch(path: &str, old: &str, new: &str) -> String {
+    let (o, n): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let mut p =
+        format!("diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1,{} +1,{} @@\n", o.len(), n.len());
+    for l in o {
+        p.push_str(&format!("-{l}\n"));
+    }
+    for l in n {
+        p.push_str(&format!("+{l}\n"));
+    }
+    p
+}
+
+/// A conftest.py that reports every test as passed.
+const ALL_PASS_CONFTEST: &str = "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    report = outcome.get_result()\n    report.outcome = \"passed\"\n";
+
+/// Issue 17: a prediction that rewrites or overrides the tests that grade it never resolves,
+/// for SWE-bench-shape instances (`environments/ledger`: tests only in `test_patch`) and
+/// SWE-smith-shape ones (`environments/minicalc`); the gold patch of the SWE-bench-shape
+/// environment resolves through the whole SWE-bench path (test-file reset, test-patch apply,
+/// directives from the test patch, `parse_log_pytest`).
+#[test]
+fn test_tampering_patches_do_not_resolve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = repo_root();
+    let ledger = jsonl(&root.join("environments/ledger/instances.jsonl"));
+    let minicalc = jsonl(&root.join("environments/minicalc/instances.jsonl"));
+    let old_tests = std::fs::read_to_string(root.join("environments/ledger/repo/tests/test_money.py")).unwrap();
+    let fake_tests = "def test_parse_negative():\n    pass\n";
+    let preds = [
+        (ledger[0]["instance_id"].clone(), rewrite_patch("tests/test_money.py", &old_tests, fake_tests)),
+        (ledger[1]["instance_id"].clone(), new_file_patch("conftest.py", ALL_PASS_CONFTEST)),
+        (minicalc[0]["instance_id"].clone(), new_file_patch("tests/conftest.py", ALL_PASS_CONFTEST)),
+    ];
+    let preds_file = tmp.path().join("preds.jsonl");
+    let text: String = preds
+        .iter()
+        .map(|(id, p)| {
+            format!("{}\n", serde_json::json!({"instance_id": id, "model_name_or_path": "tamper", "model_patch": p}))
+        })
+        .collect();
+    std::fs::write(&preds_file, text).unwrap();
+    let ids: Vec<String> = preds.iter().map(|(id, _)| id.as_str().unwrap().to_string()).collect();
+    let out_dir = tmp.path().join("tamper");
+    ok(&[
+        "--model",
+        "replay",
+        "--predictions",
+        preds_file.to_str().unwrap(),
+        "--instance-id",
+        &ids.join(","),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results = jsonl(&out_dir.join("results.jsonl"));
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r["patch_applied"], true, "{r:#}");
+        assert_eq!(r["resolved"], false, "a test-tampering patch resolved: {r:#}");
+        assert_eq!(r["log_valid"], true, "{r:#}");
+        assert!(!r["tests_status"]["FAIL_TO_PASS"]["failure"].as_array().unwrap().is_empty(), "{r:#}");
+    }
+
+    // The gold fix of the SWE-bench-shape environment resolves, its empty patch does not.
+    let gold_dir = tmp.path().join("gold");
+    ok(&[
+        "--instances",
+        root.join("environments/ledger/instances.jsonl").to_str().unwrap(),
+        "--model",
+        "gold",
+        "--out",
+        gold_dir.to_str().unwrap(),
+    ]);
+    for r in jsonl(&gold_dir.join("results.jsonl")) {
+        assert_eq!(r["outcome"], "resolved", "{r:#}");
+        // The F2P tests exist only in the test patch: they ran.
+        assert!(
+            r["test_statuses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .any(|k| ledger.iter().any(|l| l["FAIL_TO_PASS"][0] == k.as_str())),
+            "{r:#}"
+        );
+    }
+    let empty_dir = tmp.path().join("empty");
+    ok(&[
+        "--instances",
+        root.join("environments/ledger/instances.jsonl").to_str().unwrap(),
+        "--model",
+        "empty",
+        "--out",
+        empty_dir.to_str().unwrap(),
+    ]);
+    for r in jsonl(&empty_dir.join("results.jsonl")) {
+        assert_eq!(r["resolved"], false, "{r:#}");
+        assert_eq!(r["log_valid"], true, "{r:#}");
+        assert_eq!(r["tests_status"]["FAIL_TO_PASS"]["success"].as_array().unwrap().len(), 0, "{r:#}");
+    }
+}
+
+/// Issue 17: Ctrl-C records no interrupted instance as a result, exits 130, and the re-run
+/// evaluates the rest, ending with every gold patch resolved.
+#[test]
+fn ctrl_c_records_nothing_in_flight_and_the_rerun_finishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("int");
+    let dir = out_dir.to_str().unwrap();
+    ok(&["--model", "empty", "--limit", "1", "--out", tmp.path().join("warm").to_str().unwrap()]); // images built
+    let mut child = srl_swe()
+        .args(["eval", "--model", "gold", "--workers", "2", "--no-build", "--out", dir])
+        .env("SRL_SWE_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let results = out_dir.join("results.jsonl");
+    let t0 = std::time::Instant::now();
+    while std::fs::read_to_string(&results).map(|s| s.lines().count()).unwrap_or(0) < 1 {
+        assert!(t0.elapsed().as_secs() < 300, "no instance finished in 300 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let done = jsonl(&results);
+    assert!(done.len() < shipped_ids().len(), "interrupted too late to test: {}", done.len());
+    for r in &done {
+        assert_eq!(r["outcome"], "resolved", "an interrupted instance was recorded: {r:#}");
+    }
+    ok(&["--model", "gold", "--workers", "2", "--no-build", "--out", dir]);
+    let r = report(&out_dir);
+    assert_eq!(r["resolved"], shipped_ids().len(), "{r:#}");
+    assert_eq!(r["run"]["resumed"], done.len(), "{r:#}");
+}

@@ -2,6 +2,7 @@
 
 mod common;
 mod eval;
+mod grade;
 mod model;
 mod prepare;
 mod replay;

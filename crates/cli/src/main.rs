@@ -35,6 +35,8 @@ enum Command {
     Replay(commands::replay::Args),
     /// Evaluate a model: Agentless-mini oracle / end-to-end on SWE tasks, or math accuracy.
     Eval(commands::eval::Args),
+    /// Re-grade saved SWE-bench / SWE-smith test logs without Docker.
+    Grade(commands::grade::Args),
     /// Create model checkpoints (e.g. the tiny demo model).
     #[command(subcommand)]
     Model(commands::model::Command),
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Sandbox(cmd) => commands::sandbox::run(cmd),
         Command::Replay(args) => commands::replay::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Grade(args) => commands::grade::run(args),
         Command::Model(cmd) => commands::model::run(cmd),
         Command::Train(args) => commands::train::run(args),
         Command::Serve(cmd) => commands::serve::run(cmd),

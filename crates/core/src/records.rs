@@ -112,7 +112,7 @@ pub struct RlvrItem {
 ///
 /// `patch` follows SWE-smith: it is the **bug** diff (applying it breaks the code) when
 /// `patch_is_bug` is true; for SWE-bench rows it is the gold fix (`patch_is_bug` false).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TaskInstance {
     /// `<owner>__<repo>.<commit8>.<bugtype>__<hash>` for SWE-smith.
     pub instance_id: String,
@@ -144,6 +144,21 @@ pub struct TaskInstance {
     /// Name of the log parser (`pytest`).
     #[serde(default)]
     pub log_parser: Option<String>,
+    /// SWE-bench: the diff adding the tests that grade the task (applied before the tests run).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub test_patch: String,
+    /// SWE-bench: the repo version keying its test command (`MAP_REPO_VERSION_TO_SPECS`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// SWE-bench: the commit the environment image was built from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub environment_setup_commit: String,
+    /// SWE-bench 5.x: the row's own eval script.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub eval_script: String,
+    /// SWE-bench 5.x: `pass_and_fail` or `fail_only`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_type: Option<String>,
 }
 
 /// One SWE-bench prediction line (`predictions.jsonl`), as the official harness reads it.

@@ -86,6 +86,12 @@ pub trait ModelBackend: Send + Sync {
 
     /// Generates one completion.
     fn complete(&self, request: &ChatRequest) -> Result<Completion>;
+
+    /// Tokens of `text` in the model's tokenizer, when the backend has one (the local model):
+    /// the repair prompt's context cap then counts real tokens instead of 4 bytes per token.
+    fn count_tokens(&self, _text: &str) -> Option<usize> {
+        None
+    }
 }
 
 /// Always answers with empty text: no files localized, no edits, empty patch.

@@ -95,13 +95,23 @@ pub fn instance_from_value(mut v: Value) -> std::result::Result<TaskInstance, (S
         obj.insert(key.into(), Value::from(list));
     }
     let id = obj.get("instance_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    // swebench 5.x rows name their image in `image`.
+    if !obj.get("image_name").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+        if let Some(img) = obj.get("image").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string) {
+            obj.insert("image_name".into(), Value::from(img));
+        }
+    }
+    // `version` is a string in SWE-bench, sometimes a number in hand-made files.
+    if let Some(v) = obj.get("version").filter(|v| v.is_number()).map(|v| v.to_string()) {
+        obj.insert("version".into(), Value::from(v));
+    }
     let image = obj.get("image_name").and_then(Value::as_str).unwrap_or_default().to_string();
     if !obj.contains_key("patch_is_bug") {
         // SWE-smith rows carry the bug diff; SWE-bench rows the fix.
         obj.insert("patch_is_bug".into(), Value::Bool(image.starts_with("swesmith.") || image.contains("/swesmith.")));
     }
     if image.is_empty() && obj.contains_key("test_patch") {
-        obj.insert("image_name".into(), Value::from(format!("sweb.eval.x86_64.{}:latest", id.to_lowercase())));
+        obj.insert("image_name".into(), Value::from(swebench_image(&id, &ImageNaming::default())));
     }
     if !obj.contains_key("repo") {
         obj.insert("repo".into(), Value::from(id.rsplit_once('.').map_or(id.as_str(), |(r, _)| r).to_string()));
@@ -118,18 +128,96 @@ pub fn instance_from_value(mut v: Value) -> std::result::Result<TaskInstance, (S
         "PASS_TO_PASS",
         "test_cmd",
         "log_parser",
+        "test_patch",
+        "version",
+        "environment_setup_commit",
+        "eval_script",
+        "eval_type",
     ];
+    for key in ["log_parser", "test_cmd", "eval_type"] {
+        // empty strings in HF columns mean "not given"
+        if obj.get(key).is_some_and(|v| v.as_str() == Some("")) {
+            obj.insert(key.into(), Value::Null);
+        }
+    }
     obj.retain(|k, _| known.contains(&k.as_str()));
     serde_json::from_value(v).map_err(|e| (crate::backend::json_error_field(&e), e.to_string()))
+}
+
+/// How image names are formed (docs/swe-bench.md): SWE-bench's published images are
+/// `swebench/sweb.eval.x86_64.<id with __ as _1776_>:latest`, SWE-smith's
+/// `swebench/swesmith.x86_64.<owner>_1776_<repo>.<commit8>`; with no namespace the local names
+/// the harnesses build (`sweb.eval.x86_64.<id>:latest`) are used. `prefix` (a registry mirror,
+/// `host:5000`) goes in front of every derived name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageNaming {
+    /// Docker Hub namespace of the published images (`None`: local names).
+    pub namespace: Option<String>,
+    /// Registry prefix.
+    pub prefix: Option<String>,
+    /// Tag of SWE-bench images.
+    pub tag: String,
+}
+
+impl Default for ImageNaming {
+    fn default() -> Self {
+        ImageNaming { namespace: Some("swebench".into()), prefix: None, tag: "latest".into() }
+    }
+}
+
+impl ImageNaming {
+    fn with_prefix(&self, name: String) -> String {
+        match self.prefix.as_deref().map(|p| p.trim_end_matches('/')).filter(|p| !p.is_empty()) {
+            Some(p) => format!("{p}/{name}"),
+            None => name,
+        }
+    }
+}
+
+/// The SWE-bench image of an instance id (swebench `ImageSpec.name`).
+pub fn swebench_image(instance_id: &str, naming: &ImageNaming) -> String {
+    let key = format!("sweb.eval.x86_64.{instance_id}:{}", naming.tag);
+    let name = match &naming.namespace {
+        Some(ns) => format!("{ns}/{key}").replace("__", "_1776_"),
+        None => key,
+    };
+    naming.with_prefix(name.to_lowercase())
+}
+
+/// Re-derives the image names of loaded instances under `naming`: SWE-bench rows whose image
+/// was derived from the id, and SWE-smith `swesmith.*` names without a namespace; names given
+/// with a namespace or registry are kept (only `prefix` is added to derived ones).
+pub fn resolve_images(instances: &mut [TaskInstance], naming: &ImageNaming) {
+    let default_swebench = |id: &str| swebench_image(id, &ImageNaming::default());
+    for t in instances {
+        if !t.patch_is_bug && (t.image_name.is_empty() || t.image_name == default_swebench(&t.instance_id)) {
+            if !t.test_patch.is_empty() || !t.eval_script.is_empty() {
+                t.image_name = swebench_image(&t.instance_id, naming);
+            }
+        } else if t.image_name.starts_with("swesmith.") {
+            let name = match &naming.namespace {
+                Some(ns) => format!("{ns}/{}", t.image_name.replace("__", "_1776_")).to_lowercase(),
+                None => t.image_name.clone(),
+            };
+            t.image_name = naming.with_prefix(name);
+        }
+    }
 }
 
 /// Reads one JSONL instances file.
 pub fn load_jsonl(path: &Path, strict: bool, into: &mut LoadedInstances) -> Result<()> {
     for item in srl_core::io::jsonl_lines(path)? {
-        let (line, text) = item?;
-        let parsed = serde_json::from_str::<Value>(&text)
-            .map_err(|e| ("-".to_string(), e.to_string()))
-            .and_then(instance_from_value);
+        let (line, parsed) = match item {
+            Ok((line, text)) => (
+                line,
+                serde_json::from_str::<Value>(&text)
+                    .map_err(|e| ("-".to_string(), e.to_string()))
+                    .and_then(instance_from_value),
+            ),
+            // A line that is not UTF-8 is a bad record like any other (issue 17).
+            Err(srl_core::CoreError::Record { line, message, .. }) => (line, Err(("-".to_string(), message))),
+            Err(e) => return Err(e.into()),
+        };
         match parsed {
             Ok(t) => into.instances.push(t),
             Err((field, message)) => {
@@ -194,7 +282,7 @@ mod tests {
         let sb = &got.instances[0];
         assert!(!sb.patch_is_bug);
         assert_eq!(sb.fail_to_pass, ["a::b"]);
-        assert_eq!(sb.image_name, "sweb.eval.x86_64.django__django-1:latest");
+        assert_eq!(sb.image_name, "swebench/sweb.eval.x86_64.django_1776_django-1:latest");
         let ss = &got.instances[1];
         assert!(ss.patch_is_bug);
         assert_eq!(ss.repo, "o__r.1234abcd");
@@ -202,6 +290,45 @@ mod tests {
         assert!(got.skipped[0].contains("i.jsonl:3: field `FAIL_TO_PASS`"), "{:?}", got.skipped);
         let err = load_jsonl(&p, true, &mut LoadedInstances::default()).unwrap_err().to_string();
         assert!(err.contains("i.jsonl:3") && err.contains("FAIL_TO_PASS"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_lines_are_counted_skips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.jsonl");
+        let good = serde_json::json!({"instance_id": "a", "repo": "r", "problem_statement": "p"}).to_string();
+        let mut bytes = b"{\"instance_id\": \"\xff\xfe\"}\n".to_vec();
+        bytes.extend_from_slice(good.as_bytes());
+        bytes.push(b'\n');
+        std::fs::write(&p, bytes).unwrap();
+        let mut got = LoadedInstances::default();
+        load_jsonl(&p, false, &mut got).unwrap();
+        assert_eq!(got.instances.len(), 1);
+        assert_eq!(got.skipped.len(), 1);
+        assert!(got.skipped[0].contains("i.jsonl:1") && got.skipped[0].contains("UTF-8"), "{:?}", got.skipped);
+        let err = load_jsonl(&p, true, &mut LoadedInstances::default()).unwrap_err().to_string();
+        assert!(err.contains("i.jsonl:1"), "{err}");
+    }
+
+    #[test]
+    fn image_names_follow_the_published_scheme() {
+        let mut t =
+            instance_from_value(serde_json::json!({"instance_id": "django__django-11099", "repo": "django/django",
+            "problem_statement": "p", "test_patch": "t", "version": 3.0}))
+            .unwrap();
+        assert_eq!(t.image_name, "swebench/sweb.eval.x86_64.django_1776_django-11099:latest");
+        assert_eq!(t.version, "3.0");
+        let mut ss = instance_from_value(
+            serde_json::json!({"instance_id": "o__r.1234abcd.x", "image_name": "swesmith.x86_64.Owner__repo.1234abcd",
+            "problem_statement": "p"}),
+        )
+        .unwrap();
+        let local = ImageNaming { namespace: None, prefix: None, tag: "latest".into() };
+        resolve_images(std::slice::from_mut(&mut t), &local);
+        assert_eq!(t.image_name, "sweb.eval.x86_64.django__django-11099:latest");
+        let mirror = ImageNaming { prefix: Some("reg:5000/".into()), ..ImageNaming::default() };
+        resolve_images(std::slice::from_mut(&mut ss), &mirror);
+        assert_eq!(ss.image_name, "reg:5000/swebench/swesmith.x86_64.owner_1776_repo.1234abcd");
     }
 
     #[test]

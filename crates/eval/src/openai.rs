@@ -125,8 +125,12 @@ pub struct OpenAiBackend {
     slots: Slots,
 }
 
+/// Longest server-requested wait honoured per retry (seconds).
+pub const MAX_RETRY_AFTER_S: u64 = 300;
+
 enum Attempt {
-    Retry(String),
+    /// Worth another try, after the server's Retry-After when it sent one.
+    Retry(String, Option<Duration>),
     Fatal(String),
 }
 
@@ -161,14 +165,21 @@ impl OpenAiBackend {
         if let Some(key) = &self.api_key {
             req = req.header("Authorization", &format!("Bearer {key}"));
         }
-        let mut resp = req.send_json(body).map_err(|e| Attempt::Retry(format!("request failed: {e}")))?;
+        let mut resp = req.send_json(body).map_err(|e| Attempt::Retry(format!("request failed: {e}"), None))?;
         let status = resp.status().as_u16();
+        // Retry-After in seconds (the form vLLM/OpenAI send); an HTTP date falls back to backoff.
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(MAX_RETRY_AFTER_S)));
         let text =
-            resp.body_mut().read_to_string().map_err(|e| Attempt::Retry(format!("reading the response: {e}")))?;
+            resp.body_mut().read_to_string().map_err(|e| Attempt::Retry(format!("reading the response: {e}"), None))?;
         if status != 200 {
             let msg = format!("HTTP {status}: {}", text.chars().take(500).collect::<String>());
             return Err(if status == 408 || status == 429 || status >= 500 {
-                Attempt::Retry(msg)
+                Attempt::Retry(msg, retry_after)
             } else {
                 Attempt::Fatal(msg)
             });
@@ -215,10 +226,13 @@ impl ModelBackend for OpenAiBackend {
         let _slot = self.slots.acquire();
         let mut delay = Duration::from_millis(self.config.backoff_ms);
         let mut last = String::new();
+        let mut wait_hint: Option<Duration> = None;
         for attempt in 0..=self.config.retries {
             if attempt > 0 {
-                tracing::warn!(instance = %request.instance_id, attempt, error = %last, "retrying chat completion");
-                std::thread::sleep(delay);
+                // The server's Retry-After when it gave one, else exponential backoff.
+                let wait = wait_hint.map_or(delay, |h| h.max(delay));
+                tracing::warn!(instance = %request.instance_id, attempt, wait_s = wait.as_secs_f64(), error = %last, "retrying chat completion");
+                std::thread::sleep(wait);
                 delay = delay.saturating_mul(2);
             }
             match self.attempt(&body) {
@@ -226,7 +240,10 @@ impl ModelBackend for OpenAiBackend {
                 Err(Attempt::Fatal(m)) => {
                     return Err(EvalError::Backend { backend: self.config.model.clone(), message: m })
                 }
-                Err(Attempt::Retry(m)) => last = m,
+                Err(Attempt::Retry(m, hint)) => {
+                    last = m;
+                    wait_hint = hint;
+                }
             }
         }
         Err(EvalError::Backend {

@@ -63,14 +63,8 @@ pub struct TestsStatus {
     pub pass_to_pass: SuccessFailure,
 }
 
-/// Tests split by outcome.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SuccessFailure {
-    /// Succeeded.
-    pub success: Vec<String>,
-    /// Failed (missing from the log counts as failed).
-    pub failure: Vec<String>,
-}
+/// Tests split by outcome (one type for the workspace: the grader's).
+pub use srl_sandbox::grading::SuccessFailure;
 
 /// Wall-clock split of one instance, seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,6 +142,13 @@ pub struct InstanceResult {
     /// Whether the tests graded FULL regardless of the patch (an environment whose tests pass
     /// with an empty patch is broken).
     pub tests_pass: bool,
+    /// Whether the log passed the harness's validity checks (`false` also when no tests ran).
+    #[serde(default)]
+    pub log_valid: bool,
+    /// A failure of the model backend (after its retries) or of the run, not a verdict on the
+    /// model: a re-run evaluates the instance again instead of resuming it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retryable: bool,
     /// Prompt + completion tokens over all calls.
     pub tokens: u64,
     /// Timings.
@@ -201,9 +202,14 @@ impl OutputDir {
         Ok(OutputDir { dir: dir.to_path_buf(), results })
     }
 
-    /// Ids already finished.
-    pub fn finished(&self) -> HashSet<String> {
-        self.results.iter().map(|r| r.instance_id.clone()).collect()
+    /// Ids already finished: every result except retryable ones (backend outages), and except
+    /// `error` outcomes when `retry_errors`.
+    pub fn finished(&self, retry_errors: bool) -> HashSet<String> {
+        self.results
+            .iter()
+            .filter(|r| !r.retryable && !(retry_errors && r.outcome == Outcome::Error))
+            .map(|r| r.instance_id.clone())
+            .collect()
     }
 
     /// All results so far (earlier runs included).
@@ -419,6 +425,8 @@ mod tests {
             tests_status: None,
             test_statuses: BTreeMap::new(),
             tests_pass: resolved,
+            log_valid: true,
+            retryable: false,
             tokens: 3,
             timings: Timings { total_s: 2.0, model_s: 0.5, test_s: 1.0, harness_s: 0.5, phases: BTreeMap::new() },
         }
@@ -435,7 +443,7 @@ mod tests {
         let p: Prediction = serde_json::from_str(preds.lines().next().unwrap()).unwrap();
         assert_eq!((p.instance_id.as_str(), p.model_patch.as_str()), ("a", "diff"));
         let again = OutputDir::open(dir.path()).unwrap();
-        assert_eq!(again.finished(), ["a".to_string(), "b".to_string()].into_iter().collect());
+        assert_eq!(again.finished(false), ["a".to_string(), "b".to_string()].into_iter().collect());
         let report = again.write_report(RunInfo { mode: "oracle".into(), ..RunInfo::default() }).unwrap();
         assert_eq!((report.instances, report.resolved), (2, 1));
         assert_eq!(report.resolve_rate, 0.5);

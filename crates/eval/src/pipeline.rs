@@ -10,9 +10,15 @@
 //!    `check_syntax` calls) → patch (`patch`); with `samples > 1`, majority vote (`rerank`);
 //! 4. apply the patch with the SWE-bench fallbacks (`git apply --verbose`, `--reject`,
 //!    `patch --batch --fuzz=5 -p1`, tree reset between tries: `srl_sandbox::grading`);
-//! 5. run FAIL_TO_PASS and PASS_TO_PASS with a timeout, parse the pytest log, grade with the
-//!    SWE-bench rule (a test missing from the log fails);
+//! 5. run the instance's eval script as its harness does (`srl_sandbox::grading::run_tests`:
+//!    test files and test config put back first, SWE-bench's test-patch apply, per-repo test
+//!    command and log parser, validity checks) with a timeout (SWE-bench's 1,800 s), and grade
+//!    with the harness's rule (docs/swe-bench.md);
 //! 6. remove the container, whatever happened.
+//!
+//! Ctrl-C: instances in flight are not results (nothing is written for them once the sandbox's
+//! shutdown has started) and a re-run evaluates them. Backend failures after retries are
+//! written as `retryable` and evaluated again by the next run.
 //!
 //! Every failure of one instance (missing image, no edits, broken syntax, patch that does not
 //! apply, hanging tests) becomes a recorded [`InstanceResult`]; only output-file errors stop a
@@ -22,15 +28,17 @@
 use crate::backend::{ChatRequest, ModelBackend, Purpose};
 use crate::error::{EvalError, Result};
 use crate::localize::{parse_localization, render_tree, LocalizationSettings, Tree};
-use crate::outputs::{InstanceResult, Outcome, OutputDir, RunInfo, SampleResult, SuccessFailure, TestsStatus, Timings};
+use crate::outputs::{InstanceResult, Outcome, OutputDir, RunInfo, SampleResult, TestsStatus, Timings};
 use crate::patch::{finalize, EmptyPatchReason};
-use crate::prompts::{file_context, localization_prompt, repair_prompt, SourceFile, DEFAULT_MAX_INPUT_TOKENS};
+use crate::prompts::{
+    approx_tokens, file_context_counted, localization_prompt, repair_prompt, SourceFile, DEFAULT_MAX_INPUT_TOKENS,
+};
 use crate::rerank::{majority_vote, patch_key};
 use crate::search_replace::{apply_answer, solution_part, EditedFile};
 use crate::unidiff;
 use serde::{Deserialize, Serialize};
 use srl_core::{Message, Role, TaskInstance};
-use srl_sandbox::grading::{grade, run_tests, GradingRule};
+use srl_sandbox::grading::{apply_patch, default_rule, run_tests, GradingRule, DEFAULT_TEST_TIMEOUT_SECS};
 use srl_sandbox::{shell_quote, ExecRequest, Sandbox, SandboxConfig, TaskEnv};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -71,14 +79,19 @@ pub struct EvalConfig {
     pub max_tokens: u32,
     /// Context cap for the repair prompt (upstream `--max_input_tokens` 60000).
     pub max_input_tokens: usize,
-    /// Parse only the `<solution>` part of answers (upstream `THINKING=yes`).
+    /// Upstream `THINKING=yes`: localization answers are read from their `<solution>` part;
+    /// repair patches are built from the whole generation, as upstream `post_process_repair`
+    /// does (an edit block inside `<think>` is applied too; docs/swe-bench.md).
     pub thinking: bool,
     /// Test command timeout, seconds.
     pub test_timeout_s: u64,
     /// Parallel instances (containers).
     pub workers: usize,
-    /// Grading convention.
-    pub grading: GradingRule,
+    /// Grading convention; `None`: the instance's own harness rule (SWE-bench or SWE-smith).
+    pub grading: Option<GradingRule>,
+    /// Evaluate again the instances an earlier run recorded as `error`.
+    #[serde(default)]
+    pub retry_errors: bool,
 }
 
 impl Default for EvalConfig {
@@ -90,9 +103,10 @@ impl Default for EvalConfig {
             max_tokens: 4096,
             max_input_tokens: DEFAULT_MAX_INPUT_TOKENS,
             thinking: false,
-            test_timeout_s: 300,
+            test_timeout_s: DEFAULT_TEST_TIMEOUT_SECS,
             workers: 1,
-            grading: GradingRule::SweBench,
+            grading: None,
+            retry_errors: false,
         }
     }
 }
@@ -199,6 +213,8 @@ fn base_result(instance: &TaskInstance, config: &EvalConfig, model: &str) -> Ins
         tests_status: None,
         test_statuses: BTreeMap::new(),
         tests_pass: false,
+        log_valid: false,
+        retryable: false,
         tokens: 0,
         timings: Timings::default(),
     }
@@ -224,7 +240,11 @@ async fn read_sources<S: Sandbox>(sandbox: &S, paths: &[String]) -> Vec<SourceFi
     for p in paths {
         match sandbox.read_file(&format!("/testbed/{p}")).await {
             Ok(bytes) => {
-                out.push(SourceFile { path: p.clone(), content: String::from_utf8_lossy(&bytes).into_owned() })
+                // Upstream shows `"\n".join(content.splitlines())`: CRLF, form feeds and the
+                // other line breaks become `\n`, and there is no final newline.
+                let raw = String::from_utf8_lossy(&bytes);
+                let content = crate::pystr::py_splitlines(&raw).join("\n");
+                out.push(SourceFile { path: p.clone(), content })
             }
             Err(e) => tracing::debug!(file = %p, "context file not readable, skipped: {e}"),
         }
@@ -266,47 +286,6 @@ async fn syntax_errors<S: Sandbox>(sandbox: &S, files: &[&EditedFile]) -> srl_sa
         .collect())
 }
 
-/// The SWE-bench / SWE-smith apply commands, tried in order (`GIT_APPLY_CMDS`).
-pub const APPLY_COMMANDS: [&str; 3] =
-    ["git apply --verbose", "git apply --verbose --reject", "patch --batch --fuzz=5 -p1 -i"];
-
-/// Applies `patch` in `/testbed` with the SWE-bench fallbacks, resetting the work tree
-/// (`git checkout -- . && git clean -fdq`) before each retry, in **one** exec (a script like
-/// SWE-bench's `eval.sh`) to keep the per-instance overhead low. The patch file lives in
-/// `/testbed/.git/` and is named by a path relative to `/testbed`, so the same script works in
-/// any sandbox. Returns the command that applied it, or `None`, plus the log of every try.
-pub async fn apply_with_fallbacks<S: Sandbox>(
-    sandbox: &S,
-    patch: &str,
-) -> srl_sandbox::Result<(Option<String>, String)> {
-    let rel = ".git/srl-swe-eval.patch";
-    let mut text = patch.to_string();
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    sandbox.write_file(&format!("/testbed/{rel}"), text.as_bytes()).await?;
-    let mut script = String::from("applied=''\n");
-    for (i, cmd) in APPLY_COMMANDS.iter().enumerate() {
-        let reset = if i > 0 { "git checkout -q -- . && git clean -fdq; " } else { "" };
-        script.push_str(&format!(
-            "if [ -z \"$applied\" ]; then {reset}echo '$ {cmd} {rel}'; if {cmd} {rel} 2>&1; then applied={i}; fi; fi\n"
-        ));
-    }
-    script.push_str(&format!(
-        "rm -f {rel}\nif [ -z \"$applied\" ]; then git checkout -q -- . && git clean -fdq; echo SRL_APPLIED=none; else echo SRL_APPLIED=$applied; fi\n"
-    ));
-    let out = sandbox.exec(&ExecRequest::new(script).workdir("/testbed").timeout(Duration::from_secs(120))).await?;
-    let method = out
-        .stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("SRL_APPLIED="))
-        .and_then(|i| i.trim().parse::<usize>().ok())
-        .and_then(|i| APPLY_COMMANDS.get(i))
-        .map(|c| c.to_string());
-    Ok((method, out.output))
-}
-
 struct Ctx<'a, S> {
     instance: &'a TaskInstance,
     config: &'a EvalConfig,
@@ -343,7 +322,9 @@ impl<S: Sandbox> Ctx<'_, S> {
         clock: &mut Clock,
     ) -> Result<(SampleResult, Vec<EditedFile>)> {
         let seed = (self.config.samples > 1).then(|| crate::rng::seed_for(&self.instance.instance_id, sample as u64));
-        let (context, shown) = file_context(files, self.config.max_input_tokens, seed);
+        let backend = self.backend.clone();
+        let count = move |t: &str| backend.count_tokens(t).unwrap_or_else(|| approx_tokens(t));
+        let (context, shown) = file_context_counted(files, self.config.max_input_tokens, seed, &count);
         let mut rec = SampleResult { index: sample, files: shown.clone(), ..SampleResult::default() };
         if files.is_empty() {
             rec.empty_reason = Some(EmptyPatchReason::NoFiles);
@@ -365,7 +346,9 @@ impl<S: Sandbox> Ctx<'_, S> {
             };
         rec.prompt_tokens = completion.prompt_tokens;
         rec.completion_tokens = completion.completion_tokens;
-        let edits = apply_answer(self.answer_text(&completion.text), &shown_files);
+        // Upstream's `post_process_repair` builds the patch from the whole generation
+        // (`all_generations`), not from the `<solution>` part, even with THINKING on.
+        let edits = apply_answer(&completion.text, &shown_files);
         let changed: Vec<&EditedFile> = edits.changed_files().collect();
         let bad = syntax_errors(self.sandbox, &changed).await.map_err(|e| EvalError::Sandbox(e.to_string()))?;
         let patch = finalize(edits.num_blocks, &edits.files, bad.is_empty())?;
@@ -384,7 +367,7 @@ impl<S: Sandbox> Ctx<'_, S> {
         tree: &Tree,
         known: &[String],
         clock: &mut Clock,
-    ) -> Result<(Vec<String>, u64)> {
+    ) -> Result<(Vec<String>, u64, bool)> {
         let settings = if self.config.samples > 1 {
             LocalizationSettings::sampled(crate::rng::seed_for(&self.instance.instance_id, 1_000_000 + sample as u64))
         } else {
@@ -394,11 +377,11 @@ impl<S: Sandbox> Ctx<'_, S> {
         match call_backend(self.backend, self.request(Purpose::Localize, sample, prompt, Vec::new()), clock).await {
             Ok(c) => {
                 let tokens = c.prompt_tokens.unwrap_or(0) + c.completion_tokens.unwrap_or(0);
-                Ok((parse_localization(self.answer_text(&c.text), known), tokens))
+                Ok((parse_localization(self.answer_text(&c.text), known), tokens, false))
             }
             Err(e) => {
                 tracing::warn!(instance = %self.instance.instance_id, "localization failed: {e}");
-                Ok((Vec::new(), 0))
+                Ok((Vec::new(), 0, true))
             }
         }
     }
@@ -441,8 +424,9 @@ async fn generate<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResult, clo
             let known = tree.file_paths();
             let mut all_found: Vec<String> = Vec::new();
             for k in 0..samples {
-                let (found, tokens) = ctx.localize(k, &tree, &known, clock).await?;
+                let (found, tokens, backend_failed) = ctx.localize(k, &tree, &known, clock).await?;
                 result.tokens += tokens;
+                result.retryable |= backend_failed;
                 for f in &found {
                     if !all_found.contains(f) {
                         all_found.push(f.clone());
@@ -461,6 +445,8 @@ async fn generate<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResult, clo
         result.tokens += rec.prompt_tokens.unwrap_or(0) + rec.completion_tokens.unwrap_or(0);
         result.samples.push(rec);
     }
+    // A backend outage is not the model's answer: the instance is evaluated again later.
+    result.retryable |= result.samples.iter().any(|s| s.backend_error.is_some());
     let chosen = if samples == 1 { Some(0) } else { majority_vote(&keys) };
     result.selected_sample = Some(chosen.unwrap_or(0));
     result.model_patch = chosen.map(|i| result.samples[i].model_patch.clone()).unwrap_or_default();
@@ -472,11 +458,11 @@ async fn apply_and_grade<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResu
     let sb_err = |e: srl_sandbox::SandboxError| EvalError::Sandbox(e.to_string());
     let empty = result.model_patch.trim().is_empty();
     if !empty {
-        let (method, log) = apply_with_fallbacks(ctx.sandbox, &result.model_patch).await.map_err(sb_err)?;
-        result.patch_applied = method.is_some();
-        result.apply_method = method;
+        let applied = apply_patch(ctx.sandbox, &result.model_patch, false).await.map_err(sb_err)?;
+        result.patch_applied = applied.applied;
+        result.apply_method = applied.method;
         if !result.patch_applied {
-            tracing::debug!(instance = %ctx.instance.instance_id, "patch did not apply:\n{log}");
+            tracing::debug!(instance = %ctx.instance.instance_id, "patch did not apply:\n{}", applied.log);
             result.outcome = Outcome::PatchApplyFailed;
             result.reason = Some("patch did not apply with git apply, git apply --reject or patch --fuzz=5".into());
             return Ok(());
@@ -488,24 +474,17 @@ async fn apply_and_grade<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResu
         run_tests(ctx.sandbox, ctx.instance, Duration::from_secs(ctx.config.test_timeout_s)).await.map_err(sb_err)?;
     clock.test += t.elapsed();
     clock.phase("test");
-    let report = grade(ctx.instance, &run.statuses, ctx.config.grading);
-    result.test_statuses = run
-        .statuses
-        .iter()
-        .map(|(k, v)| {
-            (k.clone(), serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-        })
-        .collect();
-    result.tests_status = Some(TestsStatus {
-        fail_to_pass: SuccessFailure {
-            success: report.fail_to_pass.success.clone(),
-            failure: report.fail_to_pass.failure.clone(),
-        },
-        pass_to_pass: SuccessFailure {
-            success: report.pass_to_pass.success.clone(),
-            failure: report.pass_to_pass.failure.clone(),
-        },
-    });
+    if let Some(problem) = &run.problem {
+        result.outcome = Outcome::Error;
+        result.reason = Some(format!("grading: {problem}"));
+        return Ok(());
+    }
+    let rule = ctx.config.grading.unwrap_or_else(|| default_rule(ctx.instance));
+    let report = run.report(ctx.instance, rule);
+    result.log_valid = run.valid;
+    result.test_statuses = run.statuses.to_btree();
+    result.tests_status =
+        Some(TestsStatus { fail_to_pass: report.fail_to_pass.clone(), pass_to_pass: report.pass_to_pass.clone() });
     result.tests_pass = report.resolved && !run.timed_out;
     result.resolved = result.tests_pass && !empty;
     result.outcome = if run.timed_out {
@@ -517,6 +496,10 @@ async fn apply_and_grade<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResu
     };
     if run.timed_out {
         result.reason = Some(format!("tests timed out after {} s", ctx.config.test_timeout_s));
+    } else if !run.valid {
+        result.reason = Some(
+            "the test log is not valid (a harness failure marker, no START/END markers, no results, or an exit status that contradicts them)".into(),
+        );
     } else if empty {
         let why = result
             .selected_sample
@@ -586,6 +569,8 @@ pub struct RunSummary {
     pub resumed: usize,
     /// Wall time.
     pub wall: Duration,
+    /// Stopped by Ctrl-C: the instances in flight were not recorded.
+    pub interrupted: bool,
 }
 
 /// Evaluates `instances` with `workers` in parallel, skipping those already in `out` and
@@ -599,7 +584,7 @@ pub async fn evaluate<P: EnvProvider>(
     reporter: &dyn Reporter,
 ) -> Result<RunSummary> {
     let start = Instant::now();
-    let finished = out.finished();
+    let finished = out.finished(config.retry_errors);
     let total = instances.len();
     let todo: VecDeque<TaskInstance> = instances.into_iter().filter(|t| !finished.contains(&t.instance_id)).collect();
     let resumed = total - todo.len();
@@ -616,6 +601,9 @@ pub async fn evaluate<P: EnvProvider>(
             (queue.clone(), tx.clone(), backend.clone(), envs.clone(), config.clone());
         workers.spawn(async move {
             loop {
+                if srl_sandbox::docker::shutting_down() {
+                    break;
+                }
                 let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                 let Some(instance) = next else { break };
                 let result = evaluate_instance(&instance, &backend, envs.as_ref(), &config).await;
@@ -626,16 +614,25 @@ pub async fn evaluate<P: EnvProvider>(
         });
     }
     drop(tx);
+    let mut interrupted = false;
     while let Some(result) = rx.recv().await {
+        // After Ctrl-C the sandbox removes the containers under the instances in flight: what
+        // they report then is not a result, and must not be resumed as one.
+        if srl_sandbox::docker::shutting_down() {
+            interrupted = true;
+            tracing::warn!(instance = %result.instance_id, "interrupted: not recording this instance");
+            continue;
+        }
         reporter.instance_done(&result);
         out.push(result)?;
     }
+    interrupted |= srl_sandbox::docker::shutting_down();
     while let Some(joined) = workers.join_next().await {
         if let Err(e) = joined {
             return Err(EvalError::Sandbox(format!("worker task failed: {e}")));
         }
     }
-    Ok(RunSummary { evaluated, resumed, wall: start.elapsed() })
+    Ok(RunSummary { evaluated, resumed, wall: start.elapsed(), interrupted })
 }
 
 /// Run facts for `report.json`.

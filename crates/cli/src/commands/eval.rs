@@ -44,10 +44,23 @@ pub(crate) enum ModelKind {
 /// Grading convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Grading {
-    /// SWE-bench: a test missing from the log fails.
+    /// Each instance's own harness: SWE-bench rows the SWE-bench rule, SWE-smith rows and the
+    /// shipped environments SWE-smith's (docs/swe-bench.md).
+    Auto,
+    /// SWE-bench 5.x: F2P passes iff PASSED/XFAIL, P2P also if SKIPPED; missing fails.
     SweBench,
-    /// SWE-smith: only explicit FAILED/ERROR fail.
+    /// SWE-smith: PASSED/XFAIL pass, missing/FAILED/ERROR fail, SKIPPED counts for neither.
     SweSmith,
+}
+
+impl Grading {
+    pub(crate) fn rule(self) -> Option<GradingRule> {
+        match self {
+            Grading::Auto => None,
+            Grading::SweBench => Some(GradingRule::SweBench),
+            Grading::SweSmith => Some(GradingRule::SweSmith),
+        }
+    }
 }
 
 /// Options of `srl-swe eval`.
@@ -99,12 +112,26 @@ pub(crate) struct Args {
     /// Parse only the `<solution>…</solution>` part of answers (thinking models).
     #[arg(long)]
     pub(crate) thinking: bool,
-    /// Timeout of one instance's test run, seconds.
-    #[arg(long, default_value_t = 300)]
+    /// Timeout of one instance's test run, seconds (SWE-bench's harness: 1,800).
+    #[arg(long, default_value_t = srl_sandbox::grading::DEFAULT_TEST_TIMEOUT_SECS)]
     pub(crate) test_timeout: u64,
     /// Grading convention.
-    #[arg(long, value_enum, default_value = "swe-bench")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub(crate) grading: Grading,
+    /// Evaluate again the instances that an earlier run in `--out` recorded as errors
+    /// (backend outages are always evaluated again).
+    #[arg(long)]
+    pub(crate) retry_errors: bool,
+    /// Docker Hub namespace of the published SWE-bench / SWE-smith images (`swebench`); `none`
+    /// for the local names the harnesses build (`sweb.eval.x86_64.<id>:latest`).
+    #[arg(long, default_value = "swebench")]
+    pub(crate) image_namespace: String,
+    /// Registry (mirror) put in front of derived image names, e.g. `registry.local:5000`.
+    #[arg(long)]
+    pub(crate) image_prefix: Option<String>,
+    /// Pull a task image that is missing locally (where a registry is reachable).
+    #[arg(long)]
+    pub(crate) pull: bool,
     /// Do not build missing environment images before a run on the shipped environments.
     #[arg(long)]
     pub(crate) no_build: bool,
@@ -147,6 +174,10 @@ struct LocalBackend {
 impl ModelBackend for LocalBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        self.policy.lock().ok()?.encode_text(text).ok().map(|ids| ids.len())
     }
 
     fn complete(&self, request: &srl_eval::ChatRequest) -> srl_eval::Result<srl_eval::Completion> {
@@ -239,7 +270,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("[eval] skipped {skipped} malformed instance record(s) (use --strict to fail)");
     }
     let filter = InstanceFilter::new(args.instance_ids.clone(), args.filter.as_deref(), args.limit)?;
-    let instances = filter.apply(loaded.instances);
+    let mut instances = filter.apply(loaded.instances);
+    let naming = srl_eval::instances::ImageNaming {
+        namespace: Some(args.image_namespace.clone()).filter(|n| n != "none" && !n.is_empty()),
+        prefix: args.image_prefix.clone(),
+        ..srl_eval::instances::ImageNaming::default()
+    };
+    srl_eval::instances::resolve_images(&mut instances, &naming);
     if instances.is_empty() {
         anyhow::bail!("no instances left after the filters");
     }
@@ -259,10 +296,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         thinking: args.thinking,
         test_timeout_s: args.test_timeout,
         workers: args.workers.max(1),
-        grading: match args.grading {
-            Grading::SweBench => GradingRule::SweBench,
-            Grading::SweSmith => GradingRule::SweSmith,
-        },
+        grading: args.grading.rule(),
+        retry_errors: args.retry_errors,
     };
     let mut out = OutputDir::open(&out_dir)?;
     let rt = crate::commands::sandbox::runtime()?;
@@ -278,12 +313,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let bar = crate::progress::bar(0, "eval");
         let reporter = BarReporter(bar.clone());
-        let envs = Arc::new(DockerEnvs { config: SandboxConfig::default() });
+        let envs =
+            Arc::new(DockerEnvs { config: SandboxConfig { pull_missing: args.pull, ..SandboxConfig::default() } });
         let summary = evaluate(instances, backend.clone(), envs, &config, &mut out, &reporter).await?;
         bar.finish_and_clear();
-        let report = out.write_report(run_info(&config, backend.name(), &summary, skipped))?;
-        anyhow::Ok(report)
+        if summary.interrupted {
+            anyhow::Ok(None)
+        } else {
+            anyhow::Ok(Some(out.write_report(run_info(&config, backend.name(), &summary, skipped))?))
+        }
     })?;
+    let Some(report) = report else {
+        eprintln!("[eval] interrupted: instances in flight were not recorded; re-run with the same --out to finish");
+        return Ok(ExitCode::from(130));
+    };
     eprintln!("[eval] wrote {}/predictions.jsonl, results.jsonl, report.json", out_dir.display());
     print!("{}", report.summary_table());
     Ok(ExitCode::SUCCESS)
