@@ -33,10 +33,39 @@ step "replay: re-run the expert trajectories in their containers and grade the f
 step "model: create the tiny Qwen2 checkpoint (random weights, BPE tokenizer trained on the samples)"
 [ -f "$out/models/tiny/config.json" ] || "$bin" model init --preset tiny --out "$out/models/tiny"
 
-step "train: GRPO with the SRL reward on the prepared SWE step instances (tiny model, a few steps)"
+step "eval: held-out greedy SRL reward of the untrained tiny model (before)"
+"$bin" eval --mode srl --checkpoint "$out/models/tiny" --instances "$out/prepare-swe/val.jsonl" \
+  --max-tokens 48 --out "$out/eval-srl-before" >/dev/null
+
+step "train: SFT warm start, then GRPO with the SRL reward, on the prepared SWE step instances (configs/demo-swe.toml)"
+rm -rf "$out/train-swe"
 "$bin" train --config configs/demo-swe.toml \
   --set "output-dir=$out/train-swe" --set "model.path=$out/models/tiny" \
-  --set "stages.0.data=$out/prepare-swe/train.jsonl" --set "stages.0.val-data=$out/prepare-swe/val.jsonl"
+  --set "stages.0.data=$out/prepare-swe/train.jsonl" --set "stages.0.val-data=$out/prepare-swe/val.jsonl" \
+  --set "stages.1.data=$out/prepare-swe/train.jsonl" --set "stages.1.val-data=$out/prepare-swe/val.jsonl" \
+  >"$out/train-swe.json"
+ckpt="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_checkpoint"])' "$out/train-swe.json")"
+
+step "eval: held-out greedy SRL reward of the trained checkpoint (after)"
+"$bin" eval --mode srl --checkpoint "$ckpt" --instances "$out/prepare-swe/val.jsonl" \
+  --max-tokens 48 --out "$out/eval-srl-after" >/dev/null
+python3 - "$out" <<'PY' >&2
+import json, sys
+out = sys.argv[1]
+b = json.load(open(f"{out}/eval-srl-before/report.json"))
+a = json.load(open(f"{out}/eval-srl-after/report.json"))
+recs = [json.loads(l) for l in open(f"{out}/train-swe/metrics.jsonl")]
+srl = [r["reward_mean"] for r in recs if r.get("kind") == "grpo"]
+sft = [r["loss"] for r in recs if r.get("kind") == "sft"]
+print(f"held-out SRL reward ({a['instances']} val instances, greedy): {b['mean_reward']:+.3f} -> {a['mean_reward']:+.3f}")
+print(f"format-error rate:                                {b['format_error_rate']:.0%} -> {a['format_error_rate']:.0%}")
+if sft:
+    print(f"SFT loss: {sft[0]:.3f} -> {sft[-1]:.3f} over {len(sft)} steps")
+if srl:
+    h = max(1, len(srl) // 3)
+    print(f"SRL stage training reward (mean of first/last {h} steps): {sum(srl[:h])/h:+.3f} -> {sum(srl[-h:])/h:+.3f}")
+print(f"curves: {out}/train-swe/curves.png")
+PY
 
 step "train: the toy step-wise task, where the tiny model learns within minutes (configs/demo.toml)"
 "$bin" train --config configs/demo.toml --set "output-dir=$out/train-toy"
@@ -45,9 +74,9 @@ step "eval: Agentless-mini oracle with the gold patches (validates the environme
 "$bin" eval --mode oracle --model gold --out "$out/eval-oracle-gold"
 
 step "eval: Agentless-mini oracle with the SRL-trained tiny model"
-"$bin" eval --mode oracle --model local --checkpoint "$out/train-swe/checkpoint-3" --max-tokens 64 --out "$out/eval-oracle-local"
+"$bin" eval --mode oracle --model local --checkpoint "$ckpt" --max-tokens 64 --out "$out/eval-oracle-local"
 
 step "eval: math greedy accuracy with the SRL-trained tiny model"
-"$bin" eval --mode math --checkpoint "$out/train-swe/checkpoint-3" --max-tokens 64 --limit 5 --out "$out/eval-math"
+"$bin" eval --mode math --checkpoint "$ckpt" --max-tokens 64 --limit 5 --out "$out/eval-math"
 
 step "done: outputs in $out/"

@@ -55,6 +55,29 @@ fn model_init_writes_tiny_checkpoint_and_generate_uses_it() {
 }
 
 #[test]
+fn model_init_toy_preset_is_a_character_tokenizer_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("toy");
+    let o = srl_swe().args(["model", "init", "--preset", "toy", "--out"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!((config["hidden_size"].as_u64(), config["num_hidden_layers"].as_u64()), (Some(64), Some(2)));
+    let tok: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tokenizer.json")).unwrap()).unwrap();
+    assert_eq!(tok["model"]["merges"].as_array().map(Vec::len), Some(0), "one token per character");
+    let g = srl_swe()
+        .args(["model", "generate", "--max-new-tokens", "4", "--prompt", "1 2", "--model"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&g.stdout).lines().next().unwrap()).unwrap();
+    assert!(!line["token_ids"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn model_init_rejects_unknown_presets() {
     let dir = tempfile::tempdir().unwrap();
     let o = srl_swe().args(["model", "init", "--preset", "3b", "--out"]).arg(dir.path()).output().unwrap();

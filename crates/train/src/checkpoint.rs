@@ -1,5 +1,5 @@
 //! Checkpoints: `checkpoint-<step>/` holds the policy in Hugging Face layout (`config.json`,
-//! `model.safetensors`, codec files; `reference/formats.md` §8, DESIGN.md "Checkpoints") plus the
+//! `model.safetensors`, codec files; the Hugging Face checkpoint layout, DESIGN.md "Checkpoints") plus the
 //! trainer state beside it: `optimizer.safetensors` (AdamW moments) and `trainer_state.json`
 //! (step, stage, data cursor, seed, best score). The RNG needs no stored state: every random
 //! draw is seeded from (seed, step, round), so resuming from step k reproduces steps k+1… exactly.
@@ -85,9 +85,35 @@ pub fn list_checkpoints(run_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-/// The newest complete checkpoint, if any.
+/// The newest checkpoint that passes [`verify`], if any; damaged newer ones are skipped with a
+/// warning (a crash or a full disk can leave one behind).
 pub fn latest_checkpoint(run_dir: &Path) -> Result<Option<PathBuf>> {
-    Ok(list_checkpoints(run_dir)?.pop().map(|(_, p)| p))
+    for (step, dir) in list_checkpoints(run_dir)?.into_iter().rev() {
+        match verify(&dir) {
+            Ok(()) => return Ok(Some(dir)),
+            Err(e) => {
+                tracing::warn!(step, dir = %dir.display(), error = %e, "damaged checkpoint; trying the previous one")
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Checks that a checkpoint folder is complete and readable: trainer state, optimizer moments,
+/// `config.json` and the weights' safetensors headers.
+pub fn verify(dir: &Path) -> Result<()> {
+    load(dir)?;
+    let cfg = dir.join("config.json");
+    if !cfg.is_file() {
+        return Err(TrainError::Checkpoint { path: cfg, message: "missing".into() });
+    }
+    srl_model::checkpoint::tensor_names(dir)?;
+    Ok(())
+}
+
+/// Flushes a file or folder to disk.
+fn fsync(path: &Path) -> Result<()> {
+    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(TrainError::io(path))
 }
 
 /// Writes a checkpoint atomically: everything goes to a temporary folder renamed into place,
@@ -107,10 +133,19 @@ pub fn save(
     save_model(&tmp)?;
     tch::Tensor::write_safetensors(optimizer, tmp.join(OPTIMIZER_FILE))?;
     srl_core::io::write_json_pretty(tmp.join(STATE_FILE), state)?;
+    // Everything reaches the disk before the rename makes the checkpoint visible.
+    for e in std::fs::read_dir(&tmp).map_err(TrainError::io(&tmp))? {
+        let p = e.map_err(TrainError::io(&tmp))?.path();
+        if p.is_file() {
+            fsync(&p)?;
+        }
+    }
+    fsync(&tmp)?;
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(TrainError::io(&dir))?;
     }
     std::fs::rename(&tmp, &dir).map_err(TrainError::io(&dir))?;
+    fsync(run_dir)?;
     Ok(dir)
 }
 
@@ -165,6 +200,8 @@ mod tests {
         assert_eq!(prune(dir.path(), 2, Some(1)).unwrap(), vec![2]);
         let left: Vec<u64> = list_checkpoints(dir.path()).unwrap().into_iter().map(|(s, _)| s).collect();
         assert_eq!(left, vec![1, 3, 4]);
-        assert_eq!(latest_checkpoint(dir.path()).unwrap(), Some(checkpoint_dir(dir.path(), 4)));
+        // The fake checkpoints have no real weights: verification rejects them all.
+        assert_eq!(latest_checkpoint(dir.path()).unwrap(), None);
+        assert_eq!(list_checkpoints(dir.path()).unwrap().last().map(|c| c.0), Some(4));
     }
 }

@@ -1,5 +1,5 @@
 //! The TOML run configuration of `srl-swe train`: a file layer (serde, `deny_unknown_fields`,
-//! defaults from the SRL paper, arXiv 2510.25992 App. B / `reference/method.md` §9), `--set
+//! defaults from the SRL paper, arXiv 2510.25992 App. B / `docs/training.md`), `--set
 //! key=value` overrides on dotted paths, and a validated resolved layer with one entry per stage
 //! (so SRL → RLVR is one run). The resolved config and the seed are written into the run folder
 //! before step 0.
@@ -9,6 +9,11 @@
 //! output-dir = "runs/demo"
 //! [model]
 //! path = "models/tiny"
+//! [[stages]]
+//! name = "sft"
+//! kind = "sft"
+//! data = "datasets/toy-srl/train.jsonl"
+//! steps = 5
 //! [[stages]]
 //! name = "srl"
 //! data = "datasets/toy-srl/train.jsonl"
@@ -29,19 +34,28 @@ use crate::schedule::ScheduleKind;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Most rollouts per prompt accepted (the paper uses 8).
+pub const MAX_GROUP_SIZE: usize = 1024;
+/// Longest response accepted, in tokens.
+pub const MAX_NEW_TOKENS: usize = 131_072;
+/// Most rollouts (prompts × group) one step may hold in memory.
+pub const MAX_ROLLOUTS_PER_STEP: u64 = 65_536;
+
 /// Where the policy comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ModelConfig {
     /// Checkpoint folder (HF layout for Qwen2; `config.json` names the architecture).
     pub path: PathBuf,
-    /// Create the checkpoint when `path` is missing: `"toy"` (the trainer's built-in test policy
-    /// on the toy vocabulary of `datasets/toy-srl`).
+    /// Create the checkpoint when `path` holds none, as `srl-swe model init --preset <init>`
+    /// would (seeded with the run seed): `"toy"` (character tokenizer, for `datasets/toy-srl`),
+    /// `"tiny"` (BPE tokenizer trained on `init-corpus`), or a Qwen2.5 shape.
     #[serde(default)]
     pub init: Option<String>,
-    /// Vocabulary file for `init = "toy"`.
+    /// Tokenizer training text for `init` presets with a BPE tokenizer (default: `datasets`,
+    /// `environments`, `README.md`, `docs`, `crates`, whichever exist).
     #[serde(default)]
-    pub vocab: Option<PathBuf>,
+    pub init_corpus: Vec<PathBuf>,
     /// `cpu`, `cuda` or `auto`.
     #[serde(default = "default_device")]
     pub device: String,
@@ -251,11 +265,14 @@ pub struct BatchConfig {
     pub mini_batches: usize,
     /// Sequences per forward/backward (gradient accumulation inside a mini-batch).
     pub micro_batch_size: usize,
+    /// Scored tokens per LM-head chunk: the `[chunk, vocab]` logits of one chunk are the only
+    /// ones alive at a time (their loss is backpropagated before the next chunk).
+    pub logit_chunk: usize,
 }
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        Self { prompts_per_step: 8, ppo_epochs: 1, mini_batches: 1, micro_batch_size: 8 }
+        Self { prompts_per_step: 8, ppo_epochs: 1, mini_batches: 1, micro_batch_size: 8, logit_chunk: 1024 }
     }
 }
 
@@ -305,18 +322,40 @@ pub enum RewardKind {
     Math,
 }
 
+/// What a stage optimizes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageKind {
+    /// GRPO on rollouts scored by the stage's reward (SRL or RLVR).
+    #[default]
+    Grpo,
+    /// Supervised fine-tuning: token-level cross-entropy on `<think>` + the expert's thought +
+    /// `</think>` + the expert action of each step instance, prompt tokens masked (the paper's
+    /// SFT baseline and SRL's warm start).
+    Sft,
+}
+
+fn default_reward() -> RewardKind {
+    RewardKind::Srl
+}
+
 /// One stage of the curriculum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StageConfig {
     /// Name (used in metrics and checkpoints).
     pub name: String,
-    /// JSONL of `srl_step` records (reward `srl`) or `rlvr_item` records (reward `math`).
+    /// `grpo` (default) or `sft`.
+    #[serde(default)]
+    pub kind: StageKind,
+    /// JSONL of `srl_step` records (reward `srl`, and every `sft` stage) or `rlvr_item` records
+    /// (reward `math`).
     pub data: PathBuf,
     /// Held-out JSONL of the same type for validation.
     #[serde(default)]
     pub val_data: Option<PathBuf>,
-    /// `srl` or `math`.
+    /// `srl` (default) or `math`; an `sft` stage validates with it.
+    #[serde(default = "default_reward")]
     pub reward: RewardKind,
     /// Training steps of the stage (exactly one of `steps` / `epochs`).
     #[serde(default)]
@@ -432,8 +471,27 @@ impl RunConfig {
     /// Validates and merges stage overrides.
     pub fn resolve(self) -> Result<ResolvedConfig> {
         let r = &self.rollout;
-        if r.group_size == 0 {
-            return Err(TrainError::invalid("rollout.group-size", "must be ≥ 1"));
+        let grpo = self.stages.iter().any(|s| s.kind == StageKind::Grpo);
+        if grpo && r.group_size < 2 {
+            return Err(TrainError::invalid(
+                "rollout.group-size",
+                "must be ≥ 2: GRPO normalizes rewards within a group, and a group of one has no spread to learn from",
+            ));
+        }
+        if r.group_size == 0 || r.group_size > MAX_GROUP_SIZE {
+            return Err(TrainError::invalid("rollout.group-size", format!("must be in 1..={MAX_GROUP_SIZE}")));
+        }
+        if r.max_new_tokens > MAX_NEW_TOKENS {
+            return Err(TrainError::invalid("rollout.max-new-tokens", format!("must be ≤ {MAX_NEW_TOKENS}")));
+        }
+        let per_step = (self.batch.prompts_per_step as u64).saturating_mul(r.group_size as u64);
+        if per_step > MAX_ROLLOUTS_PER_STEP {
+            return Err(TrainError::invalid(
+                "batch.prompts-per-step",
+                format!(
+                    "prompts-per-step × group-size = {per_step} rollouts per step; at most {MAX_ROLLOUTS_PER_STEP} are held in memory at once"
+                ),
+            ));
         }
         if !above(r.temperature, 0.0) {
             return Err(TrainError::invalid("rollout.temperature", "must be > 0"));
@@ -473,6 +531,9 @@ impl RunConfig {
                 "prompts-per-step, ppo-epochs, mini-batches and micro-batch-size must be ≥ 1",
             ));
         }
+        if b.logit_chunk == 0 {
+            return Err(TrainError::invalid("batch.logit-chunk", "must be ≥ 1"));
+        }
         if b.mini_batches > b.prompts_per_step {
             return Err(TrainError::invalid("batch.mini-batches", "cannot exceed prompts-per-step"));
         }
@@ -498,6 +559,12 @@ impl RunConfig {
                 }
                 (None, None) => return Err(TrainError::invalid(field("steps"), "give steps or epochs")),
                 _ => {}
+            }
+            if s.kind == StageKind::Sft && s.reward != RewardKind::Srl {
+                return Err(TrainError::invalid(
+                    field("reward"),
+                    "an sft stage trains on srl_step records (reward = \"srl\")",
+                ));
             }
             let o = &s.optimizer;
             let base = self.optimizer;

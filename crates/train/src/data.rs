@@ -1,5 +1,5 @@
 //! Training data: SRL step instances (`srl_step` records, reward `srl`) and RLVR items
-//! (`rlvr_item` records, reward `math`) from JSONL (`reference/formats.md`, `srl_core` records),
+//! (`rlvr_item` records, reward `math`) from JSONL (`srl_core::records`, `srl_core` records),
 //! turned into prompts with their reward targets. Bad records are counted and skipped, or fail
 //! the run naming file, line and field when skipping is off (`--strict`). A seeded data cursor
 //! walks a fresh permutation each epoch so that resume continues the exact order.
@@ -13,7 +13,7 @@ use srl_reward::RewardTarget;
 use std::path::Path;
 
 /// System prompt of RLVR prompts: Qwen2.5-Math's `qwen25-math-cot` system turn
-/// (`reference/method.md` §13).
+/// (`docs/training.md`).
 pub const MATH_SYSTEM_PROMPT: &str = "Please reason step by step, and put your final answer within \\boxed{}.";
 
 /// One prompt and what its responses are scored against.
@@ -25,6 +25,15 @@ pub struct PromptItem {
     pub messages: Vec<Message>,
     /// Reward target.
     pub target: RewardTarget,
+    /// The expert's own reasoning before the target action, when the record carries it
+    /// (`target_thought`, or `thought`); SFT renders it inside `<think>…</think>`.
+    pub thought: Option<String>,
+}
+
+/// The expert thought of a raw record line, if any.
+fn record_thought(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    ["target_thought", "thought"].iter().find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
 }
 
 /// Items read from a file and how many records were skipped.
@@ -57,15 +66,27 @@ pub fn load_items_with(path: &Path, reward: RewardKind, skip_bad: bool, math_sys
     let mut items = Vec::new();
     let mut skipped = 0usize;
     for line in srl_core::io::jsonl_lines(path)? {
-        let (line, text) = line?;
+        let (line, text) = match line {
+            Ok(x) => x,
+            // A line that is not UTF-8 is a bad record like any other.
+            Err(srl_core::CoreError::Record { line, message, .. }) if skip_bad => {
+                tracing::warn!(file = %path.display(), line, %message, "skipping record");
+                skipped += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let parsed: std::result::Result<PromptItem, (String, String)> = match reward {
             RewardKind::Srl => match serde_json::from_str::<StepInstance>(&text) {
                 Err(e) => Err(("srl_step".into(), e.to_string())),
                 Ok(s) => match check_step(&s) {
                     Err((f, m)) => Err((f.into(), m)),
-                    Ok(()) => {
-                        Ok(PromptItem { id: s.id.clone(), target: RewardTarget::from_step(&s), messages: s.messages })
-                    }
+                    Ok(()) => Ok(PromptItem {
+                        id: s.id.clone(),
+                        target: RewardTarget::from_step(&s),
+                        messages: s.messages,
+                        thought: record_thought(&text),
+                    }),
                 },
             },
             RewardKind::Math => match serde_json::from_str::<RlvrItem>(&text) {
@@ -76,6 +97,7 @@ pub fn load_items_with(path: &Path, reward: RewardKind, skip_bad: bool, math_sys
                     id: r.id.clone(),
                     target: RewardTarget::from_rlvr(&r),
                     messages: vec![Message::new(Role::System, math_system), Message::new(Role::User, r.question)],
+                    thought: None,
                 }),
             },
         };
@@ -143,9 +165,11 @@ mod tests {
         let p = dir.path().join("d.jsonl");
         let good = r#"{"type":"rlvr_item","id":"a","question":"1+1?","answer":"2","source":"x"}"#;
         let bad = r#"{"type":"rlvr_item","id":"b","question":"","answer":"2","source":"x"}"#;
-        std::fs::write(&p, format!("{good}\n{bad}\nnot json\n")).unwrap();
+        let mut bytes = format!("{good}\n{bad}\nnot json\n").into_bytes();
+        bytes.extend_from_slice(b"{\"type\":\"rlvr_item\",\"id\":\"\xff\"}\n");
+        std::fs::write(&p, bytes).unwrap();
         let l = load_items(&p, RewardKind::Math, true).unwrap();
-        assert_eq!((l.items.len(), l.skipped), (1, 2));
+        assert_eq!((l.items.len(), l.skipped), (1, 3), "the invalid UTF-8 line is a counted skip");
         assert_eq!(l.items[0].messages[1].content, "1+1?");
         let e = load_items(&p, RewardKind::Math, false).unwrap_err().to_string();
         assert!(e.contains("d.jsonl:2") && e.contains("question"), "{e}");

@@ -1,5 +1,5 @@
 //! Dynamic sampling (SRL paper, arXiv 2510.25992 §4.3; DAPO, veRL
-//! `recipe/dapo/dapo_ray_trainer.py`), see `reference/method.md` §7: keep a prompt only if the
+//! `recipe/dapo/dapo_ray_trainer.py`), see `docs/training.md`: keep a prompt only if the
 //! **population** standard deviation of its G rollout rewards exceeds ε, and keep generating
 //! until the batch holds B prompts or the number of generation rounds reaches a maximum (then the
 //! trainer trains on what it has and logs it).

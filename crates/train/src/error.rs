@@ -1,5 +1,5 @@
 //! The error type of `srl-train`: one enum with structured variants (file, line, field where they
-//! apply), following the workspace conventions (`reference/style.md` §3.3).
+//! apply), following the workspace conventions.
 use std::path::PathBuf;
 
 /// Errors of the trainer, its configuration, checkpoints and math evaluation.
@@ -75,11 +75,8 @@ pub enum TrainError {
         detail: String,
     },
     /// The policy model failed (loading, generation, log-probs, saving).
-    #[error("policy model: {message}")]
-    Model {
-        /// What failed.
-        message: String,
-    },
+    #[error("policy model: {0}")]
+    Model(#[from] srl_model::ModelError),
     /// A libtorch operation failed.
     #[error("libtorch: {0}")]
     Tch(#[from] tch::TchError),
@@ -111,7 +108,7 @@ impl TrainError {
             Self::Io { .. } => "io",
             Self::Checkpoint { .. } => "checkpoint",
             Self::Shape { .. } => "shape",
-            Self::Model { .. } => "model",
+            Self::Model(_) => "model",
             Self::Tch(_) => "tch",
             Self::Core(_) => "core",
             Self::Json(_) => "json",

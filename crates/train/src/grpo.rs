@@ -1,7 +1,7 @@
 //! GRPO: group-normalized advantages, the clipped policy loss with clip-higher and dual clip, loss
 //! aggregation modes and KL estimators, as veRL implements them
 //! (`verl/trainer/ppo/core_algos.py`: `compute_grpo_outcome_advantage`, `compute_policy_loss`,
-//! `agg_loss`, `kl_penalty`), see `reference/method.md` §8. The SRL paper (arXiv 2510.25992)
+//! `agg_loss`, `kl_penalty`), see `docs/training.md`. The SRL paper (arXiv 2510.25992)
 //! trains with this objective in veRL.
 //!
 //! Every function here is pure tensor math on tch tensors; the trainer feeds it per-token
@@ -169,11 +169,87 @@ fn masked_mean_value(x: &Tensor, mask: &Tensor) -> Result<f64> {
     Ok(x.f_mul(mask)?.f_sum(Kind::Double)?.double_value(&[]) / denom)
 }
 
-/// The clipped GRPO/PPO policy loss (veRL `compute_policy_loss`, vanilla mode).
+/// Per-token terms of the clipped policy loss, before aggregation.
 ///
-/// Per token, ρ = exp(clamp(logp − old_logp, ±20)),
-/// l = max(−A·ρ, −A·clip(ρ, 1 − ε_low, 1 + ε_high)); with dual clip and A < 0,
-/// l = min(l, −A·c). Then [`agg_loss`].
+/// # Shapes
+/// All the shape of `logp`.
+#[derive(Debug)]
+pub struct TokenPolicyLoss {
+    /// Per-token loss (with grad when `logp` carries it).
+    pub loss: Tensor,
+    /// 1 where the clipped term wins (veRL `pg_clipfrac`), detached, kind of `logp`.
+    pub clipped: Tensor,
+    /// 1 where the dual clip binds (veRL `pg_clipfrac_lower`), detached.
+    pub lower: Tensor,
+    /// log π − log π_old, clamped to ±20, detached.
+    pub log_ratio: Tensor,
+}
+
+/// The per-token clipped GRPO/PPO loss (veRL `compute_policy_loss`, vanilla mode):
+/// ρ = exp(clamp(logp − old_logp, ±20)), l = max(−A·ρ, −A·clip(ρ, 1 − ε_low, 1 + ε_high)); with
+/// dual clip and A < 0, l = min(l, −A·c).
+///
+/// # Shapes
+/// `logp`, `old_logp`: any shape S; `advantages`: S or broadcastable to it.
+pub fn token_policy_loss(
+    logp: &Tensor,
+    old_logp: &Tensor,
+    advantages: &Tensor,
+    cfg: &PolicyLossConfig,
+) -> Result<TokenPolicyLoss> {
+    let neg_kl = logp.f_sub(old_logp)?.f_clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)?;
+    let ratio = neg_kl.f_exp()?;
+    let neg_adv = advantages.f_neg()?;
+    let l1 = neg_adv.f_mul(&ratio)?;
+    let l2 = neg_adv.f_mul(&ratio.f_clamp(1.0 - cfg.clip_low, 1.0 + cfg.clip_high)?)?;
+    let clipped_loss = l1.f_maximum(&l2)?;
+    let kind = logp.kind();
+    let (loss, lower) = match cfg.dual_clip {
+        Some(c) => {
+            let l3 = neg_adv.f_mul_scalar(c)?.f_expand_as(&clipped_loss)?;
+            let dual = l3.f_minimum(&clipped_loss)?;
+            let neg = advantages.f_lt(0.0)?.f_expand_as(&clipped_loss)?;
+            let lower = tch::no_grad(|| -> Result<Tensor> {
+                Ok(clipped_loss.f_gt_tensor(&l3)?.f_logical_and(&neg)?.f_to_kind(kind)?)
+            })?;
+            (dual.f_where_self(&neg, &clipped_loss)?, lower)
+        }
+        None => (clipped_loss, logp.f_zeros_like()?.f_detach()?),
+    };
+    let (clipped, log_ratio) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
+        Ok((l2.f_gt_tensor(&l1)?.f_to_kind(kind)?, neg_kl.f_detach()?))
+    })?;
+    Ok(TokenPolicyLoss { loss, clipped, lower, log_ratio })
+}
+
+/// Per-token weights w with `agg_loss(L, mask, agg, norm) == Σ L·w` for every L: the
+/// aggregation written as a weighted token sum, so the loss can be computed (and
+/// backpropagated) chunk by chunk over tokens with the normalizer fixed in advance.
+///
+/// # Shapes
+/// `mask`: `[B, T]`; returns `[B, T]` (0 where the mask is 0).
+pub fn token_weights(mask: &Tensor, agg: LossAgg, norm: LossNorm) -> Result<Tensor> {
+    let s = mask.size();
+    if s.len() != 2 {
+        return Err(shape_err("token_weights", format!("mask {s:?}")));
+    }
+    let (tokens, seqs, max_len) = match norm {
+        LossNorm::Local => (mask.f_sum(Kind::Double)?.double_value(&[]).max(1.0), s[0].max(1) as f64, s[1] as f64),
+        LossNorm::Global { tokens, seqs, max_len } => (tokens.max(1.0), seqs.max(1.0), max_len.max(1.0)),
+    };
+    Ok(match agg {
+        LossAgg::TokenMean => mask.f_div_scalar(tokens)?,
+        LossAgg::SeqMeanTokenSum => mask.f_div_scalar(seqs)?,
+        LossAgg::SeqMeanTokenMean => {
+            let lens = mask.f_sum_dim_intlist(1, true, None::<Kind>)?.f_clamp_min(1.0)?;
+            mask.f_div(&lens)?.f_div_scalar(seqs)?
+        }
+        LossAgg::SeqMeanTokenSumNorm => mask.f_div_scalar(seqs * max_len)?,
+    })
+}
+
+/// The clipped GRPO/PPO policy loss (veRL `compute_policy_loss`, vanilla mode):
+/// [`token_policy_loss`], then [`agg_loss`].
 ///
 /// # Shapes
 /// - `logp`, `old_logp`, `mask`: `[B, T]`
@@ -198,28 +274,11 @@ pub fn policy_loss(
         [b, t] if *b == s[0] && *t == s[1] => advantages.shallow_clone(),
         other => return Err(shape_err("policy_loss", format!("advantages {other:?} for logp {s:?}"))),
     };
-    let neg_kl = logp.f_sub(old_logp)?.f_clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)?;
-    let ratio = neg_kl.f_exp()?;
-    let neg_adv = adv.f_neg()?;
-    let l1 = neg_adv.f_mul(&ratio)?;
-    let l2 = neg_adv.f_mul(&ratio.f_clamp(1.0 - cfg.clip_low, 1.0 + cfg.clip_high)?)?;
-    let clipped = l1.f_maximum(&l2)?;
-    let (losses, clip_frac_lower) = match cfg.dual_clip {
-        Some(c) => {
-            let l3 = neg_adv.f_mul_scalar(c)?.f_expand_as(&clipped)?;
-            let dual = l3.f_minimum(&clipped)?;
-            let neg = adv.f_lt(0.0)?.f_expand_as(&clipped)?;
-            let lower = clipped.f_gt_tensor(&l3)?.f_logical_and(&neg)?.f_to_kind(mask.kind())?;
-            let frac = tch::no_grad(|| masked_mean_value(&lower, mask))?;
-            (dual.f_where_self(&neg, &clipped)?, frac)
-        }
-        None => (clipped, 0.0),
-    };
-    let (clip_frac, approx_kl) = tch::no_grad(|| -> Result<(f64, f64)> {
-        let clip_mask = l2.f_gt_tensor(&l1)?.f_to_kind(mask.kind())?;
-        Ok((masked_mean_value(&clip_mask, mask)?, -masked_mean_value(&neg_kl, mask)?))
-    })?;
-    let loss = agg_loss(&losses, mask, cfg.agg, norm)?;
+    let terms = token_policy_loss(logp, old_logp, &adv, cfg)?;
+    let clip_frac_lower = if cfg.dual_clip.is_some() { masked_mean_value(&terms.lower, mask)? } else { 0.0 };
+    let clip_frac = masked_mean_value(&terms.clipped, mask)?;
+    let approx_kl = -masked_mean_value(&terms.log_ratio, mask)?;
+    let loss = agg_loss(&terms.loss, mask, cfg.agg, norm)?;
     Ok(PolicyLoss { loss, clip_frac, clip_frac_lower, approx_kl })
 }
 
@@ -338,6 +397,23 @@ mod tests {
             .unwrap()
             .double_value(&[]);
         close(&[g], &[1.0], 1e-12);
+    }
+
+    #[test]
+    fn token_weights_reproduce_every_aggregation() {
+        let loss = t2(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2);
+        let mask = t2(&[1.0, 1.0, 0.0, 1.0, 0.0, 0.0], 2);
+        let global = LossNorm::Global { tokens: 7.0, seqs: 4.0, max_len: 3.0 };
+        for agg in
+            [LossAgg::TokenMean, LossAgg::SeqMeanTokenSum, LossAgg::SeqMeanTokenMean, LossAgg::SeqMeanTokenSumNorm]
+        {
+            for norm in [LossNorm::Local, global] {
+                let want = agg_loss(&loss, &mask, agg, norm).unwrap().double_value(&[]);
+                let w = token_weights(&mask, agg, norm).unwrap();
+                let got = (&loss * &w).sum(Kind::Double).double_value(&[]);
+                close(&[got], &[want], 1e-12);
+            }
+        }
     }
 
     #[test]

@@ -2,16 +2,21 @@
 //! rollouts, SRL and RLVR rewards, dynamic sampling, the clipped policy loss, AdamW, checkpoints
 //! with exact resume, validation, metrics, and the math evaluation (`srl-swe eval --mode math`).
 //!
-//! The algorithm follows veRL as `reference/method.md` §7–9 describes it. Sibling crates:
+//! The algorithm follows veRL as `docs/training.md` describes it. Sibling crates:
 //! `srl-core` (records), `srl-reward` (SRL and math rewards), `srl-model` (Qwen2 policy).
 //!
 //! Entry points:
 //! - [`RunConfig::load`] (TOML + `--set` overrides) → [`RunConfig::resolve`] →
 //!   [`train`]`(&ResolvedConfig, &TrainOptions, &dyn Reporter)` → [`TrainSummary`];
-//! - [`math_eval::load_math_problems`] + [`math_eval::evaluate_math`] (greedy accuracy, Avg@k);
-//! - [`Policy`] (`load`, `generate`, `logprobs`, `save`) over a [`codec::TextCodec`];
+//!   [`train_with_sources`] to take GRPO rollouts from any [`rollout::RolloutSource`];
+//! - [`srl_eval::evaluate_srl`] (held-out SRL reward, `srl-swe eval --mode srl`),
+//!   [`math_eval::load_math_problems`] + [`math_eval::evaluate_math`] (greedy accuracy, Avg@k);
+//! - [`update`]: GRPO and SFT updates on trajectories with the memory-bounded LM head;
 //! - the pure pieces: [`grpo`] (advantages, clipped loss, aggregation, KL), [`dynamic_sampling`],
 //!   [`optimizer::AdamW`], [`schedule::Schedule`], [`checkpoint`], [`metrics`].
+//!
+//! The policy is `srl-model`'s [`srl_model::Policy`] (one generation and log-prob path for
+//! training, evaluation and serving); `docs/training.md` describes the stages and the seam.
 //!
 //! ```
 //! use srl_train::grpo::{group_advantages, AdvantageNorm};
@@ -21,7 +26,6 @@
 //! ```
 
 pub mod checkpoint;
-pub mod codec;
 pub mod config;
 pub mod data;
 pub mod dynamic_sampling;
@@ -31,13 +35,15 @@ pub mod math_eval;
 pub mod metrics;
 pub mod optimizer;
 pub mod png;
-pub mod policy;
 pub mod rng;
+pub mod rollout;
 pub mod schedule;
+pub mod srl_eval;
 pub mod trainer;
+pub mod update;
 
 pub use config::{ResolvedConfig, RunConfig};
 pub use error::{Result, TrainError};
 pub use metrics::{NoReporter, Reporter, StepMetrics};
-pub use policy::Policy;
-pub use trainer::{train, TrainOptions, TrainSummary};
+pub use srl_model::Policy;
+pub use trainer::{train, train_with_sources, TrainOptions, TrainSummary};

@@ -1,16 +1,15 @@
 //! Math evaluation as in the SRL paper (arXiv 2510.25992 Table 1) with the Qwen2.5-Math protocol
-//! (`reference/method.md` §13, data shapes `reference/formats.md` §7): greedy accuracy and Avg@k
+//! (`docs/training.md`, data shapes the Hugging Face checkpoint layout): greedy accuracy and Avg@k
 //! (k samples at temperature 1.0, mean correctness) graded by `srl-reward`'s Qwen2.5-Math grader
 //! ([`srl_reward::MathAnswerReward`]). `srl-swe eval --mode math` and the trainer's RLVR
 //! validation both call [`evaluate_math`].
 
-use crate::codec::TextCodec;
 use crate::data::MATH_SYSTEM_PROMPT;
 use crate::error::{Result, TrainError};
-use crate::policy::{Policy, SamplingParams};
-use crate::rng::SplitMix64;
+use crate::rollout::trajectory_seed;
 use serde::{Deserialize, Serialize};
 use srl_core::{Message, Role};
+use srl_model::{GenerationConfig, Policy};
 use srl_reward::{extract_answer, GraderOptions, MathAnswerReward};
 use std::path::Path;
 
@@ -135,13 +134,13 @@ pub struct MathEvalSummary {
 }
 
 /// The prompt of a problem: the Qwen2.5-Math CoT system turn and the question.
-pub fn math_prompt(codec: &dyn TextCodec, question: &str, prefix: &str, system: Option<&str>) -> Result<Vec<i64>> {
+pub fn math_prompt(policy: &Policy, question: &str, prefix: &str, system: Option<&str>) -> Result<Vec<u32>> {
     let system = system.unwrap_or(MATH_SYSTEM_PROMPT);
-    let mut ids = codec.encode_chat(&[Message::new(Role::System, system), Message::new(Role::User, question)])?;
-    if !prefix.is_empty() {
-        ids.extend(codec.encode_text(prefix)?);
-    }
-    Ok(ids)
+    crate::rollout::prompt_ids(
+        policy,
+        &[Message::new(Role::System, system), Message::new(Role::User, question)],
+        prefix,
+    )
 }
 
 /// Greedy accuracy and Avg@k of `policy` on `problems`; `progress` gets the number of problems
@@ -153,18 +152,18 @@ pub fn evaluate_math(
     progress: &dyn Fn(usize),
 ) -> Result<(Vec<ProblemResult>, MathEvalSummary)> {
     let grader = MathAnswerReward::default();
-    let prompts: Vec<Vec<i64>> = problems
+    let prompts: Vec<Vec<u32>> = problems
         .iter()
-        .map(|p| math_prompt(policy.codec(), &p.question, &opts.response_prefix, opts.system_prompt.as_deref()))
+        .map(|p| math_prompt(policy, &p.question, &opts.response_prefix, opts.system_prompt.as_deref()))
         .collect::<Result<_>>()?;
-    let greedy = SamplingParams { temperature: 1.0, top_p: 1.0, max_new_tokens: opts.max_new_tokens, greedy: true };
+    let greedy = GenerationConfig::greedy(opts.max_new_tokens);
     let bs = opts.batch_size.max(1);
     let mut results = Vec::with_capacity(problems.len());
     for (c, chunk) in prompts.chunks(bs).enumerate() {
-        let outs = policy.generate(chunk, &greedy, 0)?;
+        let outs = policy.generate(chunk, &greedy)?;
         for (j, o) in outs.into_iter().enumerate() {
             let p = &problems[c * bs + j];
-            let text = format!("{}{}", opts.response_prefix, o.text);
+            let text = format!("{}{}", opts.response_prefix, o.text.unwrap_or_default());
             let g = grader.grade(&text, &p.answer);
             results.push(ProblemResult {
                 id: p.id.clone(),
@@ -180,19 +179,21 @@ pub fn evaluate_math(
     }
     if let Some(per_call) = bs.checked_div(opts.k) {
         let per_call = per_call.max(1);
-        let sample = SamplingParams {
-            temperature: opts.temperature,
-            top_p: 1.0,
-            max_new_tokens: opts.max_new_tokens,
-            greedy: false,
-        };
         for (c, chunk) in prompts.chunks(per_call).enumerate() {
-            let expanded: Vec<Vec<i64>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), opts.k)).collect();
-            let seed = SplitMix64::derive(opts.seed, &[0xA11, c as u64]).next_u64();
-            let outs = policy.generate(&expanded, &sample, seed)?;
+            let expanded: Vec<Vec<u32>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), opts.k)).collect();
+            let sample = GenerationConfig {
+                max_new_tokens: opts.max_new_tokens,
+                temperature: opts.temperature,
+                // One seed per (problem, sample), whatever the batching.
+                sequence_seeds: (0..expanded.len())
+                    .map(|j| trajectory_seed(opts.seed, c * per_call + j / opts.k, j % opts.k))
+                    .collect(),
+                ..GenerationConfig::default()
+            };
+            let outs = policy.generate(&expanded, &sample)?;
             for (j, o) in outs.iter().enumerate() {
                 let idx = c * per_call + j / opts.k;
-                let text = format!("{}{}", opts.response_prefix, o.text);
+                let text = format!("{}{}", opts.response_prefix, o.text.as_deref().unwrap_or(""));
                 if grader.grade(&text, &problems[idx].answer).reward >= grader.correct {
                     results[idx].samples_correct += 1;
                 }

@@ -1,5 +1,5 @@
 //! Per-step training metrics (the quantities veRL logs: reward, filter rate, clip fraction, KL,
-//! entropy, grad norm, lr, lengths, throughput; `reference/method.md` §7–8), written as one JSON
+//! entropy, grad norm, lr, lengths, throughput; `docs/training.md`), written as one JSON
 //! line per step (the whole file is rewritten atomically each step), plus a PNG of the main
 //! curves at the end of a run and the [`Reporter`] seam through which the binary draws progress.
 
@@ -15,6 +15,10 @@ pub struct StepMetrics {
     pub step: u64,
     /// Stage name.
     pub stage: String,
+    /// `grpo` or `sft` (SFT steps have no rollouts: their reward fields are 0 and left out of
+    /// the reward curves).
+    #[serde(default)]
+    pub kind: String,
     /// Step within the stage (1-based).
     pub stage_step: u64,
     /// Mean reward of all rollouts generated this step (before filtering).
@@ -140,16 +144,17 @@ impl MetricsLog {
     }
 
     /// Writes `curves.png` (one panel per series, top to bottom: reward mean, validation score,
-    /// format-error rate, filter rate, entropy, grad norm) and `curves.json` naming the panels
+    /// format-error rate, filter rate, SFT loss, entropy, grad norm) and `curves.json` naming the panels
     /// and their ranges.
     pub fn write_curves(&self, dir: &Path) -> Result<PathBuf> {
         type Getter = fn(&StepMetrics) -> Option<f64>;
-        let series: [(&str, Getter); 6] = [
-            ("reward_mean", |m| Some(m.reward_mean)),
+        let series: [(&str, Getter); 7] = [
+            ("reward_mean", |m| (m.kind != "sft").then_some(m.reward_mean)),
             ("val_score", |m| m.val_score),
-            ("format_error_rate", |m| Some(m.format_error_rate)),
-            ("filter_rate", |m| Some(m.filter_rate)),
-            ("entropy", |m| Some(m.entropy)),
+            ("format_error_rate", |m| (m.kind != "sft").then_some(m.format_error_rate)),
+            ("filter_rate", |m| (m.kind != "sft").then_some(m.filter_rate)),
+            ("sft_loss", |m| (m.kind == "sft").then_some(m.loss)),
+            ("entropy", |m| (m.kind != "sft").then_some(m.entropy)),
             ("grad_norm", |m| Some(m.grad_norm)),
         ];
         let data: Vec<(String, Vec<(f64, f64)>)> = series

@@ -1,7 +1,7 @@
 //! AdamW with explicit moment tensors and global-norm gradient clipping, written to match
 //! `torch.optim.AdamW` (single-tensor path, amsgrad off) and `torch.nn.utils.clip_grad_norm_`
-//! step for step, so that the moments can be saved and restored bit for bit (exact resume,
-//! `reference/rust-stack.md` §1.4 on why not tch's `nn::Optimizer`).
+//! step for step, so that the moments can be saved and restored bit for bit (exact resume;
+//! tch's `nn::Optimizer` keeps its state out of reach, tch-rs issue #825).
 
 use crate::error::{Result, TrainError};
 use serde::{Deserialize, Serialize};

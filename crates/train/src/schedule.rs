@@ -1,7 +1,7 @@
 //! Learning-rate schedules: linear warmup, then constant or cosine decay, as
 //! `transformers.get_constant_schedule_with_warmup` / `get_cosine_schedule_with_warmup` and
 //! veRL's `get_cosine_schedule_with_warmup` (with `min_lr_ratio`) compute them
-//! (`reference/method.md` §8–9: the paper uses warmup 0 and a constant 5e-7 for GRPO/SRL).
+//! (`docs/training.md`: the paper uses warmup 0 and a constant 5e-7 for GRPO/SRL).
 
 use serde::{Deserialize, Serialize};
 

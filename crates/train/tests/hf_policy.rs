@@ -59,6 +59,6 @@ steps = 2
     }
     let before = std::fs::read(model.join("model.safetensors")).unwrap();
     assert!(before != std::fs::read(ck.join("model.safetensors")).unwrap(), "weights did not change");
-    let p = Policy::load(&ck, srl_model::Device::Cpu).unwrap();
-    assert_eq!(p.codec().name(), "hf");
+    let p = Policy::load(&ck, srl_model::Device::Cpu, srl_model::DType::F32).unwrap();
+    assert_eq!(p.tokenizer.vocab_size(), srl_model::Tokenizer::load(&model).unwrap().vocab_size());
 }

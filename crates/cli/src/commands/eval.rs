@@ -24,6 +24,8 @@ pub(crate) enum EvalMode {
     E2e,
     /// Math accuracy (greedy and Avg@k).
     Math,
+    /// Held-out SRL reward on step instances (`eval_srl.rs`).
+    Srl,
 }
 
 /// Which model answers.
@@ -258,6 +260,7 @@ fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mode = match args.mode {
         EvalMode::Math => return crate::commands::eval_math::run(&args),
+        EvalMode::Srl => return crate::commands::eval_srl::run(&args),
         EvalMode::Oracle => Mode::Oracle,
         EvalMode::E2e => Mode::E2e,
     };

@@ -1,10 +1,10 @@
 //! `srl-swe eval --mode math`: greedy accuracy and Avg@k on AIME/AMC/Minerva-style JSONL with the
-//! Qwen2.5-Math grading rules (method.md §13), through `srl_train::math_eval` (the same code the
+//! Qwen2.5-Math grading rules (`docs/training.md`), through `srl_train::math_eval` (the same code the
 //! trainer's RLVR validation calls). Per-problem results go to `<out>/<dataset>/results.jsonl`,
 //! scores to `<out>/summary.json` (and stdout).
 use anyhow::Context;
+use srl_model::{DType, Policy};
 use srl_train::math_eval::{evaluate_math, load_math_problems, MathEvalOptions};
-use srl_train::Policy;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -36,8 +36,10 @@ pub(crate) fn run(args: &crate::commands::eval::Args) -> anyhow::Result<ExitCode
     let ckpt = args.checkpoint.as_ref().context(
         "--mode math needs --checkpoint <model folder> (e.g. a run's checkpoint-N, or a Hugging Face Qwen2 folder)",
     )?;
-    let device = srl_train::policy::auto_device();
-    let policy = Policy::load(ckpt, device)?;
+    let device: srl_model::Device = args.device.parse()?;
+    device.check_available()?;
+    let policy =
+        Policy::load(ckpt, device, DType::F32).with_context(|| format!("loading the checkpoint {}", ckpt.display()))?;
     let input = args.instances.clone().unwrap_or_else(|| PathBuf::from("datasets/math-eval"));
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out/eval-math"));
     let k = if args.samples > 1 { args.samples } else { 0 };

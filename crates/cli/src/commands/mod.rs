@@ -1,6 +1,7 @@
 //! One file per subcommand: its clap `Args` and `run`.
 pub(crate) mod eval;
 pub(crate) mod eval_math;
+pub(crate) mod eval_srl;
 pub(crate) mod grade;
 pub(crate) mod model;
 pub(crate) mod prepare;

@@ -1,4 +1,4 @@
-//! `srl-swe model`: create checkpoints (`init`: the tiny demo model or random-weight Qwen2.5
+//! `srl-swe model`: create checkpoints (`init`: the toy and tiny demo models or random-weight Qwen2.5
 //! shapes, Qwen2 Technical Report arXiv 2407.10671) and sample from one (`generate`), using
 //! `srl-model` (Qwen2 in tch).
 use anyhow::Context;
@@ -20,7 +20,8 @@ pub(crate) enum Command {
 /// Options of `srl-swe model init`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct InitArgs {
-    /// Model shape: tiny, 0.5b, 1.5b, 7b (the last three are Qwen2.5 shapes with random weights).
+    /// Model shape: toy (character tokenizer, for datasets/toy-srl), tiny, 0.5b, 1.5b, 7b (the
+    /// last three are Qwen2.5 shapes with random weights).
     #[arg(long, default_value = "tiny")]
     preset: String,
     /// Output folder.

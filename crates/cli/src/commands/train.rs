@@ -1,5 +1,6 @@
-//! `srl-swe train`: GRPO with SRL and RLVR rewards (`srl-train`). With no arguments it runs the
-//! demo config `configs/demo.toml` (a tiny toy-vocabulary Qwen2 on `datasets/toy-srl`).
+//! `srl-swe train`: SFT and GRPO stages with SRL and RLVR rewards (`srl-train`,
+//! `docs/training.md`). With no arguments it runs the demo config `configs/demo.toml` (the `toy`
+//! preset Qwen2 on `datasets/toy-srl`).
 use crate::progress;
 use anyhow::Context;
 use srl_train::config::RunConfig;
@@ -42,6 +43,11 @@ impl Reporter for BarReporter {
     }
     fn step(&self, m: &StepMetrics) {
         self.0.set_position(m.step);
+        if m.kind == "sft" {
+            self.0.set_message(format!("train {} loss {:.4}", m.stage, m.loss));
+            tracing::info!(step = m.step, stage = %m.stage, loss = format!("{:.4}", m.loss), grad_norm = format!("{:.3}", m.grad_norm), update_s = format!("{:.3}", m.update_s), "sft step");
+            return;
+        }
         self.0.set_message(format!("train {} reward {:.3} filter {:.2}", m.stage, m.reward_mean, m.filter_rate));
         tracing::info!(
             step = m.step,

@@ -9,11 +9,11 @@ pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
 
-/// TOML lines for a run in `out` with `seed`, one thread, and a toy model created on first use.
+/// TOML lines for a run in `out` with `seed`, one thread, and a model of the `toy` preset
+/// (`srl-swe model init --preset toy`) created on first use.
 pub(crate) fn toy_header(out: &Path, seed: u64) -> String {
     format!(
-        "seed = {seed}\noutput-dir = \"{out}/run\"\nthreads = 1\n[model]\npath = \"{out}/model\"\ninit = \"toy\"\nvocab = \"{r}/datasets/toy-srl/vocab.json\"\n",
+        "seed = {seed}\noutput-dir = \"{out}/run\"\nthreads = 1\n[model]\npath = \"{out}/model\"\ninit = \"toy\"\n",
         out = out.display(),
-        r = repo().display()
     )
 }
