@@ -114,41 +114,65 @@ pub fn clip_observation(text: &str, max: usize) -> String {
     format!("{}\n[... {cut} characters of this observation clipped ...]\n{}", &text[..head_end], &text[tail_start..])
 }
 
-struct Sized {
-    text: String,
-    chars: usize,
-    tokens: usize,
+pub(crate) struct Sized {
+    pub(crate) text: String,
+    pub(crate) chars: usize,
+    pub(crate) tokens: usize,
 }
 
-fn sized(text: String, counter: Option<&dyn TokenCounter>) -> Sized {
+pub(crate) fn sized(text: String, counter: Option<&dyn TokenCounter>) -> Sized {
     let chars = text.chars().count();
     let tokens = counter.map_or(0, |c| c.count(&text) + MESSAGE_TOKEN_OVERHEAD);
     Sized { text, chars, tokens }
 }
 
-/// Builds the instances of one trajectory.
-pub fn swe_instances(
+/// The message texts of one trajectory's instances, each rendered once: the task, each step's
+/// canonical action and its `OBSERVATION:` message (clipped).
+pub(crate) struct Pieces {
+    pub(crate) task: Sized,
+    pub(crate) actions: Vec<Sized>,
+    pub(crate) observations: Vec<Sized>,
+}
+
+impl Pieces {
+    pub(crate) fn of(replay: &Replay, opts: &ContextOptions, counter: Option<&dyn TokenCounter>) -> Self {
+        let task = sized(replay.task.clone(), counter);
+        let actions = replay.steps.iter().map(|s| sized(s.action.to_canonical(), counter)).collect();
+        let observations = replay
+            .steps
+            .iter()
+            .map(|s| {
+                sized(
+                    format!("{OBSERVATION_PREFIX}{}", clip_observation(&s.observation, opts.max_observation_chars)),
+                    counter,
+                )
+            })
+            .collect();
+        Self { task, actions, observations }
+    }
+}
+
+/// One instance to build: target step `k` with steps `start..k` in the window.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) k: usize,
+    pub(crate) start: usize,
+    pub(crate) chars: usize,
+    pub(crate) tokens: usize,
+}
+
+/// The windows of a trajectory's instances (oldest steps dropped first to fit the limits) and
+/// how many targets could not fit at all.
+pub(crate) fn plan_windows(
     replay: &Replay,
-    origin: Origin<'_>,
-    system_prompt: &str,
+    system: &Sized,
+    pieces: &Pieces,
     opts: &ContextOptions,
     counter: Option<&dyn TokenCounter>,
-) -> TrajectoryInstances {
-    let system = sized(system_prompt.to_string(), counter);
-    let task = sized(replay.task.clone(), counter);
-    let actions: Vec<Sized> = replay.steps.iter().map(|s| sized(s.action.to_canonical(), counter)).collect();
-    let observations: Vec<Sized> = replay
-        .steps
-        .iter()
-        .map(|s| {
-            sized(
-                format!("{OBSERVATION_PREFIX}{}", clip_observation(&s.observation, opts.max_observation_chars)),
-                counter,
-            )
-        })
-        .collect();
-    let num_steps = u32::try_from(replay.steps.len()).unwrap_or(u32::MAX);
-    let mut out = TrajectoryInstances::default();
+) -> (Vec<Window>, usize) {
+    let (task, actions, observations) = (&pieces.task, &pieces.actions, &pieces.observations);
+    let mut windows = Vec::with_capacity(replay.steps.len());
+    let mut too_long = 0;
     for (k, step) in replay.steps.iter().enumerate() {
         if !opts.targets.is_empty() && !opts.targets.contains(&step.action.tool) {
             continue;
@@ -174,23 +198,42 @@ pub fn swe_instances(
         }
         let (chars, tokens) = size(start);
         if !fits((chars, tokens)) {
-            out.too_long += 1;
+            too_long += 1;
             continue;
         }
+        windows.push(Window { k, start, chars, tokens });
+    }
+    (windows, too_long)
+}
+
+/// Builds the instances of one trajectory.
+pub fn swe_instances(
+    replay: &Replay,
+    origin: Origin<'_>,
+    system_prompt: &str,
+    opts: &ContextOptions,
+    counter: Option<&dyn TokenCounter>,
+) -> TrajectoryInstances {
+    let system = sized(system_prompt.to_string(), counter);
+    let pieces = Pieces::of(replay, opts, counter);
+    let (windows, too_long) = plan_windows(replay, &system, &pieces, opts, counter);
+    let num_steps = u32::try_from(replay.steps.len()).unwrap_or(u32::MAX);
+    let mut out = TrajectoryInstances { instances: Vec::with_capacity(windows.len()), too_long };
+    for Window { k, start, chars, tokens } in windows {
         let mut messages = Vec::with_capacity(2 + 2 * (k - start));
         messages.push(Message::new(Role::System, system.text.clone()));
-        messages.push(Message::new(Role::User, task.text.clone()));
+        messages.push(Message::new(Role::User, pieces.task.text.clone()));
         for j in start..k {
-            messages.push(Message::new(Role::Assistant, actions[j].text.clone()));
-            messages.push(Message::new(Role::User, observations[j].text.clone()));
+            messages.push(Message::new(Role::Assistant, pieces.actions[j].text.clone()));
+            messages.push(Message::new(Role::User, pieces.observations[j].text.clone()));
         }
         let instance = StepInstance {
             version: RECORD_VERSION,
             id: format!("{}#{k}", origin.trajectory_id),
             kind: TaskKind::Swe,
             messages,
-            target: actions[k].text.clone(),
-            target_tool: Some(step.action.tool.clone()),
+            target: pieces.actions[k].text.clone(),
+            target_tool: Some(replay.steps[k].action.tool.clone()),
             reference_answer: None,
             provenance: Provenance {
                 source: origin.source.to_string(),
@@ -220,7 +263,7 @@ mod tests {
                 observation: format!("out {i}"),
             })
             .collect();
-        Replay { task: "Fix the bug.".into(), steps }
+        Replay { task: "Fix the bug.".into(), steps, exit: None }
     }
 
     const ORIGIN: Origin<'static> = Origin { source: "f.jsonl", row: Some(0), trajectory_id: "t" };

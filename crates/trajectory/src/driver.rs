@@ -1,7 +1,9 @@
 //! The streaming driver shared by both prepare pipelines: one thread reads raw records in file
-//! order ([`crate::sources`]), the rayon pool decodes and builds each batch in parallel (both
-//! cores), and the caller consumes the results sequentially in input order, so output is
-//! deterministic while memory holds only a few batches.
+//! order ([`crate::sources`]), a second hands each batch to the rayon pool, which decodes and
+//! builds its records in parallel (every core), and the caller consumes the results sequentially
+//! in input order on its own thread — so writing batch n overlaps building batch n + 1, output is
+//! deterministic, and the bounded channels keep only a few batches in memory whatever the input
+//! size.
 
 use crate::error::{Issue, Result};
 use crate::progress::Reporter;
@@ -10,6 +12,10 @@ use rayon::prelude::*;
 
 /// Records per batch sent from the reader to the workers.
 pub(crate) const BATCH_RECORDS: usize = 64;
+/// Read batches waiting for the workers.
+const RAW_BATCHES_IN_FLIGHT: usize = 4;
+/// Built batches waiting for the consumer.
+const BUILT_BATCHES_IN_FLIGHT: usize = 2;
 
 /// Where a processed record came from.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +35,7 @@ pub(crate) fn drive<O, W, A>(
 ) -> Result<()>
 where
     O: Send,
-    W: Fn(&InputFile, Option<u64>, RawBody) -> O + Sync,
+    W: Fn(usize, &InputFile, Option<u64>, RawBody) -> O + Sync,
     A: FnMut(Place, O) -> Result<()>,
 {
     let total: Option<u64> = if files.iter().all(|f| f.kind == sources::FileKind::Parquet) {
@@ -39,17 +45,27 @@ where
     };
     reporter.start(total);
     let result = std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded::<Vec<RawRecord>>(4);
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<RawRecord>>(RAW_BATCHES_IN_FLIGHT);
         scope.spawn(move || sources::read_records(files, wanted, BATCH_RECORDS, &tx));
-        for batch in rx {
-            let n = batch.len() as u64;
-            let outs: Vec<(Place, O)> = batch
-                .into_par_iter()
-                .map(|rec| {
-                    let place = Place { file: rec.file, row: rec.row };
-                    (place, work(&files[rec.file], rec.row, rec.body))
-                })
-                .collect();
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Vec<(Place, O)>)>(BUILT_BATCHES_IN_FLIGHT);
+        let work = &work;
+        scope.spawn(move || {
+            for batch in rx {
+                let n = batch.len() as u64;
+                let outs: Vec<(Place, O)> = batch
+                    .into_par_iter()
+                    .map(|rec| {
+                        let place = Place { file: rec.file, row: rec.row };
+                        (place, work(rec.file, &files[rec.file], rec.row, rec.body))
+                    })
+                    .collect();
+                // The consumer is gone after an error: stop reading.
+                if done_tx.send((n, outs)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (n, outs) in done_rx {
             for (place, out) in outs {
                 accept(place, out)?;
             }
@@ -66,11 +82,12 @@ where
 pub(crate) fn fields_of(
     file: &InputFile,
     body: RawBody,
+    reports: Option<&std::path::Path>,
 ) -> std::result::Result<serde_json::Map<String, serde_json::Value>, Issue> {
     match body {
         RawBody::Fields(f) => Ok(f),
         RawBody::Line(bytes) => sources::line_fields(bytes),
-        RawBody::Traj(bytes) => crate::traj_file::traj_fields(&file.path, bytes),
+        RawBody::Traj(bytes) => crate::traj_file::traj_fields(&file.path, bytes, reports),
         RawBody::Bad(issue) => Err(issue),
     }
 }

@@ -35,6 +35,9 @@ pub enum IssueKind {
     Unreadable,
     /// A math row whose `deepseek_attempt` has fewer than two numbered steps.
     TooFewSteps,
+    /// A `ticks` turn whose ``` fences do not pair up into one final action block, where
+    /// SWE-agent's own parser would read the wrong text (e.g. a lone ``` in the thought).
+    UnpairedFence,
 }
 
 impl IssueKind {
@@ -53,6 +56,7 @@ impl IssueKind {
             Self::BadParquet => "bad_parquet",
             Self::Unreadable => "unreadable",
             Self::TooFewSteps => "too_few_steps",
+            Self::UnpairedFence => "unpaired_fence",
         }
     }
 }
@@ -134,6 +138,12 @@ pub enum TrajectoryError {
         path: PathBuf,
         /// What was looked for.
         expected: &'static str,
+    },
+    /// Another prepare run holds the output folder.
+    #[error("{path}: another srl-swe prepare is writing to this folder (choose another --out or wait for it)")]
+    OutDirBusy {
+        /// The output folder.
+        path: PathBuf,
     },
     /// An option has an invalid value.
     #[error("invalid option {option}: {message}")]

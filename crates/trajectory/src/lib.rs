@@ -1,6 +1,6 @@
 //! Readers for SWE-smith trajectories and s1K-1.1, replay into steps, and the prepare pipeline
 //! of srl-swe (Supervised Reinforcement Learning, Deng et al., arXiv 2510.25992, §4.2 and
-//! App. A; data formats in `reference/formats.md` §1, §2, §6).
+//! App. A; inputs, rules and speed in `docs/prepare.md`).
 //!
 //! - [`replay`]: one conversation of the `tool`, `xml` or `ticks` split → (thought, action,
 //!   observation) steps; all three renderings of a call give the same [`srl_core::Action`].
@@ -26,11 +26,15 @@ mod driver;
 pub mod engine_formats;
 mod error;
 pub mod holdout;
+mod instance_lines;
 pub mod math;
 mod math_prepare;
+mod messages;
+mod out_dir;
 mod parquet_rows;
 pub mod progress;
 pub mod prompts;
+pub mod renderings;
 pub mod replay;
 pub mod shell;
 pub mod sink;
@@ -48,6 +52,8 @@ pub use math_prepare::{prepare_math, problem_id, MathPrepareConfig, DEFAULT_VAL_
 pub use progress::{NoProgress, Reporter};
 pub use replay::{replay_messages, Replay, Step};
 pub use sink::OutputFormat;
-pub use split::Split;
+pub use split::{Split, SplitVotes};
 pub use stats::PrepareStats;
-pub use swe_prepare::{prepare_swe, SwePrepareConfig, DEFAULT_SEED, DEFAULT_VAL_TRAJECTORIES, SWE_COLUMNS};
+pub use swe_prepare::{
+    prepare_swe, SwePrepareConfig, DEFAULT_SEED, DEFAULT_VAL_TRAJECTORIES, RESOLUTION_UNKNOWN, SWE_COLUMNS,
+};

@@ -116,7 +116,7 @@ fn process(
     row: Option<u64>,
     body: RawBody,
 ) -> std::result::Result<Problem, Issue> {
-    let fields = fields_of(file, body)?;
+    let fields = fields_of(file, body, None)?;
     let question = text_field(&fields, "question")?;
     let solution = text_field(&fields, "solution")?;
     let attempt = text_field(&fields, "deepseek_attempt")?;
@@ -153,6 +153,10 @@ pub fn prepare_math(cfg: &MathPrepareConfig, reporter: &dyn Reporter) -> Result<
     let mut rstats = RlvrStats::default();
     tracing::info!(files = files.len(), input = %cfg.input.display(), "prepare --math: reading s1K-1.1 rows");
     let ext = cfg.format.extension();
+    let (_lock, stale) = crate::out_dir::OutDirLock::acquire(&cfg.out)?;
+    if stale > 0 {
+        tracing::warn!(removed = stale, out = %cfg.out.display(), "removed temporary files of an interrupted earlier run");
+    }
     let mut train = InstanceSink::create(&cfg.out.join(format!("train.{ext}")), cfg.format)?;
     let mut rlvr_train = AtomicFile::create(cfg.out.join("rlvr_train.jsonl"))?;
     let mut holdout: Holdout<Problem> = Holdout::new(cfg.val_questions, cfg.seed);
@@ -164,7 +168,7 @@ pub fn prepare_math(cfg: &MathPrepareConfig, reporter: &dyn Reporter) -> Result<
         &files,
         &MATH_COLUMNS,
         reporter,
-        |file, row, body| match process(cfg, file, row, body) {
+        |_, file, row, body| match process(cfg, file, row, body) {
             Ok(p) => Outcome::Done(p),
             Err(i) => Outcome::Bad(i),
         },

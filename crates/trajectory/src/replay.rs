@@ -1,21 +1,28 @@
 //! Replay of one SWE-smith conversation into (thought, action, observation) steps.
 //!
-//! Follows formats.md §1.4–1.6 (SWE-smith `collect_trajs.py` styles `tool`, `xml`, `ticks`):
+//! Follows docs/prepare.md (SWE-smith `collect_trajs.py` styles `tool`, `xml`, `ticks`):
 //! - `tool`: each assistant turn carries exactly one `tool_calls` entry whose
 //!   `function.arguments` is a JSON string; it becomes [`Action::from_json_args`].
-//! - `xml`: the assistant text is `thought + "\n\n" + <function=…>…</function>`; the block is
-//!   read with [`Action::parse_block`] after stripping one padding newline on each side of the
-//!   values SWE-agent pads (`ParamSpec::xml_padded`).
-//! - `ticks`: the command line inside the last backtick fence, read by
+//! - `xml`: the assistant text is `thought + "\n\n" + <function=…>…</function>`, read by
+//!   [`xml_call`] with the rules of SWE-agent's `XMLFunctionCallingParser`.
+//! - `ticks`: the command line inside the last complete backtick block (SWE-agent's
+//!   `ThoughtActionParser` fence stack), read by [`ticks_call`] and
 //!   [`crate::shell::parse_command_line`].
+//!
+//! SWE-agent's exit turns ("Exit due to cost limit", …: the autosubmission after a limit, see
+//! [`crate::renderings`]) are not expert actions: they end the replay without a step, and the
+//! steps before them stay ([`Replay::exit`] says which exit it was).
 //!
 //! In every split the first user message is the task, later `tool` messages and user messages
 //! are observations of the step before (an `OBSERVATION:\n` prefix is removed), and a reader
 //! accepts `content` as a string or as a list of `{"type": "text", "text": …}` blocks.
 
 use crate::error::{Issue, IssueKind};
+use crate::messages::{Arguments, Calls, Msg};
+use crate::renderings::{action_issue, is_ticks_exit, is_xml_exit, EXIT_PREFIX};
+pub use crate::renderings::{ticks_call, xml_call};
 use crate::split::Split;
-use srl_core::{tools, Action, ActionParseError};
+use srl_core::Action;
 
 /// One expert step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +42,9 @@ pub struct Replay {
     pub task: String,
     /// Steps in order.
     pub steps: Vec<Step>,
+    /// The text of SWE-agent's exit turn that ended the run (`Exit due to cost limit`, …), when
+    /// it ended with one.
+    pub exit: Option<String>,
 }
 
 /// The prefix SWE-agent puts before tool output.
@@ -66,35 +76,37 @@ fn strip_observation(text: &str) -> &str {
     text.strip_prefix(OBSERVATION_PREFIX).or_else(|| text.strip_prefix("OBSERVATION:")).unwrap_or(text)
 }
 
-fn action_issue(field: String, err: &ActionParseError) -> Issue {
-    let kind = match err {
-        ActionParseError::UnknownTool(_) => IssueKind::UnknownTool,
-        ActionParseError::MultipleCalls => IssueKind::MultipleToolCalls,
-        ActionParseError::NoFunction => IssueKind::MissingToolCall,
-        _ => IssueKind::InvalidAction,
-    };
-    Issue::new(kind, field, err.to_string())
-}
-
 /// Replays a decoded `messages` list of the given split.
 pub fn replay_messages(messages: &serde_json::Value, split: Split) -> Result<Replay, Issue> {
-    let list = messages
-        .as_array()
-        .ok_or_else(|| Issue::new(IssueKind::MalformedJson, "messages", "not a JSON list of messages"))?;
+    replay_list(&crate::messages::from_value(messages)?, split)
+}
+
+/// Replays a `messages` JSON text (the `messages` column of a SWE-smith row), reading it with
+/// the borrowing fast path of [`crate::messages`].
+pub(crate) fn replay_text(text: &str, split: Split) -> Result<Replay, Issue> {
+    match crate::messages::parse_messages(text) {
+        Ok(list) => replay_list(&list, split),
+        Err(crate::messages::OwnedOrBorrowed::Value(v)) => replay_messages(&v, split),
+        Err(crate::messages::OwnedOrBorrowed::Bad(issue)) => Err(issue),
+    }
+}
+
+fn replay_list(list: &[Msg<'_>], split: Split) -> Result<Replay, Issue> {
     let mut task: Option<String> = None;
     let mut steps: Vec<Step> = Vec::new();
     // Observation text gathered for the last step.
     let mut pending_obs: Option<String> = None;
+    let mut exit: Option<String> = None;
     for (i, m) in list.iter().enumerate() {
-        let role = m.get("role").and_then(|r| r.as_str()).ok_or_else(|| {
+        let role = m.role.as_deref().ok_or_else(|| {
             Issue::new(IssueKind::MissingColumn, format!("messages[{i}].role"), "message without a role")
         })?;
         match role {
             "system" => {}
             "user" | "tool" => {
-                let text = content_text(m.get("content"));
+                let text = m.content.text();
                 if role == "user" && task.is_none() && steps.is_empty() {
-                    task = Some(text);
+                    task = Some(text.into_owned());
                     continue;
                 }
                 if steps.is_empty() {
@@ -118,10 +130,16 @@ pub fn replay_messages(messages: &serde_json::Value, split: Split) -> Result<Rep
                 if let (Some(last), Some(obs)) = (steps.last_mut(), pending_obs.take()) {
                     last.observation = obs;
                 }
+                let text = m.content.text();
+                if let Some(reason) = exit_turn(m, &text, split) {
+                    // The run ends here; what follows is SWE-agent's autosubmission output.
+                    exit = Some(reason);
+                    break;
+                }
                 let (thought, action) = match split {
-                    Split::Tool => tool_call(m, i)?,
-                    Split::Xml => xml_call(&content_text(m.get("content")), i)?,
-                    Split::Ticks => ticks_call(&content_text(m.get("content")), i)?,
+                    Split::Tool => tool_call(m, &text, i)?,
+                    Split::Xml => xml_call(&text, i)?,
+                    Split::Ticks => ticks_call(&text, i)?,
                 };
                 steps.push(Step { thought, action, observation: String::new() });
             }
@@ -142,15 +160,36 @@ pub fn replay_messages(messages: &serde_json::Value, split: Split) -> Result<Rep
     if steps.is_empty() {
         return Err(Issue::new(IssueKind::EmptyTrajectory, "messages", "no assistant step"));
     }
-    Ok(Replay { task, steps })
+    Ok(Replay { task, steps, exit })
 }
 
-fn tool_call(m: &serde_json::Value, i: usize) -> Result<(String, Action), Issue> {
+/// The exit text when an assistant turn is SWE-agent's exit turn in `split`.
+fn exit_turn(m: &Msg<'_>, text: &str, split: Split) -> Option<String> {
+    let is_exit = match split {
+        Split::Tool => {
+            let no_call = match &m.tool_calls {
+                Calls::None => true,
+                Calls::List(c) => c.is_empty(),
+                Calls::NotList => false,
+            };
+            no_call && text.trim_start().starts_with(EXIT_PREFIX)
+        }
+        Split::Xml => is_xml_exit(text),
+        Split::Ticks => is_ticks_exit(text),
+    };
+    if !is_exit {
+        return None;
+    }
+    let first = text.trim_start().lines().next().unwrap_or_default();
+    Some(if first.starts_with(EXIT_PREFIX) { first.trim_end().to_string() } else { "Exit due to cost limit".into() })
+}
+
+fn tool_call(m: &Msg<'_>, text: &str, i: usize) -> Result<(String, Action), Issue> {
     let field = format!("messages[{i}].tool_calls");
-    let calls = match m.get("tool_calls") {
-        Some(serde_json::Value::Array(c)) => c.as_slice(),
-        Some(serde_json::Value::Null) | None => &[],
-        Some(_) => return Err(Issue::new(IssueKind::MalformedJson, field, "tool_calls is not a list")),
+    let calls = match &m.tool_calls {
+        Calls::List(c) => c.as_slice(),
+        Calls::None => &[],
+        Calls::NotList => return Err(Issue::new(IssueKind::MalformedJson, field, "tool_calls is not a list")),
     };
     if calls.len() > 1 {
         return Err(Issue::new(IssueKind::MultipleToolCalls, field, format!("{} tool calls in one turn", calls.len())));
@@ -158,87 +197,35 @@ fn tool_call(m: &serde_json::Value, i: usize) -> Result<(String, Action), Issue>
     let call = calls
         .first()
         .ok_or_else(|| Issue::new(IssueKind::MissingToolCall, field.clone(), "assistant turn without a tool call"))?;
-    let func = call.get("function").ok_or_else(|| {
+    let func = call.function.as_ref().ok_or_else(|| {
         Issue::new(IssueKind::MissingColumn, format!("{field}[0].function"), "tool call without function")
     })?;
-    let name = func.get("name").and_then(|n| n.as_str()).ok_or_else(|| {
+    let name = func.name.as_deref().ok_or_else(|| {
         Issue::new(IssueKind::MissingColumn, format!("{field}[0].function.name"), "tool call without a name")
     })?;
     let args_field = format!("{field}[0].function.arguments");
-    let args = match func.get("arguments") {
-        Some(serde_json::Value::String(s)) => {
-            let v: serde_json::Value = serde_json::from_str(s)
+    let parsed;
+    let args = match &func.arguments {
+        Arguments::Text(s) => {
+            parsed = serde_json::from_str::<serde_json::Value>(s)
                 .map_err(|e| Issue::new(IssueKind::BadArguments, args_field.clone(), format!("not JSON: {e}")))?;
-            if !v.is_object() {
+            if !parsed.is_object() {
                 return Err(Issue::new(IssueKind::BadArguments, args_field, "arguments are not a JSON object"));
             }
-            v
+            &parsed
         }
-        Some(v @ serde_json::Value::Object(_)) => v.clone(),
-        Some(serde_json::Value::Null) | None => serde_json::Value::Object(Default::default()),
-        Some(_) => return Err(Issue::new(IssueKind::BadArguments, args_field, "arguments are not a JSON object")),
+        Arguments::Object(v) => v,
+        Arguments::None => {
+            parsed = serde_json::Value::Object(Default::default());
+            &parsed
+        }
+        Arguments::Other => {
+            return Err(Issue::new(IssueKind::BadArguments, args_field, "arguments are not a JSON object"))
+        }
     };
-    let action = Action::from_json_args(name, &args).map_err(|e| action_issue(field.clone(), &e))?;
-    let thought =
-        m.get("thought").and_then(|t| t.as_str()).map(str::to_string).unwrap_or_else(|| content_text(m.get("content")));
+    let action = Action::from_json_args(name, args).map_err(|e| action_issue(field.clone(), &e))?;
+    let thought = m.thought.as_deref().unwrap_or(text);
     Ok((thought.trim().to_string(), action))
-}
-
-/// Reads the one `<function=…>` block of an `xml`-split assistant turn.
-pub fn xml_call(text: &str, i: usize) -> Result<(String, Action), Issue> {
-    let field = format!("messages[{i}].content");
-    let start = text
-        .find("<function=")
-        .ok_or_else(|| Issue::new(IssueKind::MissingToolCall, field.clone(), "no <function=…> block"))?;
-    let (raw, rest) = Action::parse_block(&text[start..]).map_err(|e| action_issue(field.clone(), &e))?;
-    if rest.contains("<function=") {
-        return Err(Issue::new(IssueKind::MultipleToolCalls, field, "more than one <function=…> block"));
-    }
-    let spec = tools::tool(&raw.tool)
-        .ok_or_else(|| Issue::new(IssueKind::UnknownTool, field.clone(), format!("unknown tool {:?}", raw.tool)))?;
-    let params = raw
-        .params
-        .into_iter()
-        .map(|(k, v)| {
-            let padded = spec.param(&k).is_some_and(|p| p.xml_padded);
-            let v = if padded { unpad(&v).to_string() } else { v };
-            (k, v)
-        })
-        .collect();
-    let action = Action { tool: raw.tool, params }.validated().map_err(|e| action_issue(field, &e))?;
-    Ok((text[..start].trim().to_string(), action))
-}
-
-/// Removes exactly one leading and one trailing `\n` (SWE-agent's padding of long values).
-fn unpad(v: &str) -> &str {
-    let v = v.strip_prefix('\n').unwrap_or(v);
-    v.strip_suffix('\n').unwrap_or(v)
-}
-
-/// Reads the command line in the last backtick fence of a `ticks`-split assistant turn.
-pub fn ticks_call(text: &str, i: usize) -> Result<(String, Action), Issue> {
-    let field = format!("messages[{i}].content");
-    // Byte offsets of lines starting with ``` : (line start, line end excluding '\n').
-    let mut fences = Vec::new();
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("```") {
-            fences.push((pos, pos + line.trim_end_matches('\n').len()));
-        }
-        pos += line.len();
-    }
-    if fences.len() < 2 {
-        return Err(Issue::new(IssueKind::MissingToolCall, field, "no ``` fenced command"));
-    }
-    // Pair fences in order (open, close) and take the last complete pair.
-    let pairs = fences.len() / 2;
-    let (open_start, open_end) = fences[2 * (pairs - 1)];
-    let (close_start, _) = fences[2 * (pairs - 1) + 1];
-    let body_start = (open_end + 1).min(close_start);
-    let body_end = if close_start > body_start { close_start - 1 } else { body_start };
-    let command = &text[body_start..body_end];
-    let action = crate::shell::parse_command_line(command).map_err(|e| action_issue(field, &e))?;
-    Ok((text[..open_start].trim().to_string(), action))
 }
 
 #[cfg(test)]
@@ -277,27 +264,5 @@ mod tests {
         assert_eq!(replay_messages(&unknown, Split::Tool).unwrap_err().kind, IssueKind::UnknownTool);
         let empty = json!([{"role": "system", "content": "s"}, {"role": "user", "content": "t"}]);
         assert_eq!(replay_messages(&empty, Split::Tool).unwrap_err().kind, IssueKind::EmptyTrajectory);
-    }
-
-    #[test]
-    fn xml_values_lose_one_padding_newline() {
-        let text = "Edit.\n\n<function=str_replace_editor>\n<parameter=command>str_replace</parameter>\n<parameter=path>/testbed/a.py</parameter>\n<parameter=old_str>\n  x\n\n</parameter>\n<parameter=new_str>\n\n</parameter>\n</function>";
-        let (thought, a) = xml_call(text, 2).unwrap();
-        assert_eq!(thought, "Edit.");
-        assert_eq!(a.get("old_str"), Some("  x\n"));
-        assert_eq!(a.get("new_str"), Some(""));
-        let two = format!("{text}\n{}", "<function=submit>\n</function>");
-        assert_eq!(xml_call(&two, 2).unwrap_err().kind, IssueKind::MultipleToolCalls);
-    }
-
-    #[test]
-    fn ticks_takes_the_last_fence() {
-        let text = "Run:\n```\nnot this\n```\nthen\n\n```\nls -la\n```";
-        let (thought, a) = ticks_call(text, 1).unwrap();
-        assert_eq!(a.get("command"), Some("ls -la"));
-        assert!(thought.starts_with("Run:"));
-        let (_, nl) = ticks_call("t\n\n```\nprintf 'a\\n'\n\n```", 1).unwrap();
-        assert_eq!(nl.get("command"), Some("printf 'a\\n'\n"));
-        assert_eq!(ticks_call("no fence", 1).unwrap_err().kind, IssueKind::MissingToolCall);
     }
 }

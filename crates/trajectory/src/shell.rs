@@ -1,4 +1,4 @@
-//! SWE-agent's command-line rendering of tool calls (the `ticks` split, formats.md §1.6) read
+//! SWE-agent's command-line rendering of tool calls (the `ticks` split, docs/prepare.md) read
 //! back into an [`Action`].
 //!
 //! SWE-agent (`sweagent/tools/parsing.py`, `FunctionCallingParser._parse_tool_call`) renders a

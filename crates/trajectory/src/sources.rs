@@ -1,8 +1,9 @@
 //! Finding input files and streaming their records.
 //!
 //! `discover` walks the input folder recursively (sorted, hidden folders such as
-//! `.cache/huggingface` skipped) for `*.parquet`, `*.jsonl` and, for SWE input, SWE-agent `*.traj`
-//! files (formats.md §1.8, §2). `read_records` runs on its own thread and sends batches of raw
+//! `.cache/huggingface` skipped, symbolic links to files and folders followed, each real folder
+//! entered once so link cycles end) for `*.parquet`, `*.jsonl` and, for SWE input, SWE-agent
+//! `*.traj` files (docs/prepare.md). `read_records` runs on its own thread and sends batches of raw
 //! records in file order through a bounded channel, so decoding overlaps with the parallel
 //! replay and at most a few batches are in memory.
 
@@ -41,7 +42,8 @@ pub fn discover(root: &Path, with_traj: bool) -> Result<Vec<InputFile>> {
     if meta.is_file() {
         paths.push(root.to_path_buf());
     } else {
-        walk(root, &mut paths)?;
+        let mut entered = std::collections::HashSet::new();
+        walk(root, &mut paths, &mut entered)?;
     }
     paths.sort();
     let mut files = Vec::new();
@@ -62,22 +64,80 @@ pub fn discover(root: &Path, with_traj: bool) -> Result<Vec<InputFile>> {
     Ok(files)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|source| TrajectoryError::Io { path: dir.to_path_buf(), source })?;
+/// Walks `dir`; `entered` holds the canonical paths of the folders already walked, so a link
+/// back to an ancestor (or a second link to the same folder) is not walked again.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, entered: &mut std::collections::HashSet<PathBuf>) -> Result<()> {
+    let real = std::fs::canonicalize(dir).map_err(|source| TrajectoryError::Io { path: dir.to_path_buf(), source })?;
+    if !entered.insert(real) {
+        tracing::debug!(dir = %dir.display(), "already walked (symbolic link cycle or second link)");
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
+        .map_err(|source| TrajectoryError::Io { path: dir.to_path_buf(), source })?;
+    // Sorted, so which of two links to one folder is walked does not depend on the file system.
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let entry = entry.map_err(|source| TrajectoryError::Io { path: dir.to_path_buf(), source })?;
         let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        let ft = entry.file_type().map_err(|source| TrajectoryError::Io { path: path.clone(), source })?;
-        if ft.is_dir() {
-            if !hidden {
-                walk(&path, out)?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let mut ft = entry.file_type().map_err(|source| TrajectoryError::Io { path: path.clone(), source })?;
+        if ft.is_symlink() {
+            // Follow the link; a dangling one is left out.
+            match std::fs::metadata(&path) {
+                Ok(meta) => ft = meta.file_type(),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "skipped a dangling symbolic link: {e}");
+                    continue;
+                }
             }
-        } else if !hidden {
+        }
+        if ft.is_dir() {
+            walk(&path, out, entered)?;
+        } else {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// Rows looked at to tell the split of a file whose name does not declare it.
+const DETECT_ROWS: usize = 16;
+
+/// The split of a file whose name does not tell it, from the assistant turns of its first rows
+/// ([`Split::vote`]); `None` when they do not tell either (or the file cannot be read: the
+/// pipeline reports that itself).
+pub fn detect_file_split(file: &InputFile) -> Option<Split> {
+    let mut votes = crate::split::SplitVotes::default();
+    let mut vote_row = |fields: &serde_json::Map<String, serde_json::Value>| match fields.get("messages") {
+        Some(serde_json::Value::String(s)) => {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(s) {
+                Split::vote(&v, &mut votes);
+            }
+        }
+        Some(v) => Split::vote(v, &mut votes),
+        None => {}
+    };
+    match file.kind {
+        FileKind::Traj => return Some(Split::Tool),
+        FileKind::Parquet => {
+            let mut rows = ParquetRows::open(&file.path, &["messages"], DETECT_ROWS).ok()?;
+            if let Some(Ok(list)) = rows.next_rows() {
+                list.iter().for_each(&mut vote_row);
+            }
+        }
+        FileKind::Jsonl => {
+            let reader = BufReader::new(std::fs::File::open(&file.path).ok()?);
+            for line in reader.split(b'\n').take(DETECT_ROWS) {
+                let Ok(bytes) = line else { break };
+                if let Ok(fields) = line_fields(bytes) {
+                    vote_row(&fields);
+                }
+            }
+        }
+    }
+    votes.winner()
 }
 
 impl InputFile {
@@ -111,7 +171,11 @@ pub fn read_rows(files: &[InputFile], wanted: &[&str]) -> Vec<DecodedRow> {
     drop(tx);
     rx.into_iter()
         .flatten()
-        .map(|r| DecodedRow { file: r.file, row: r.row, fields: crate::driver::fields_of(&files[r.file], r.body) })
+        .map(|r| DecodedRow {
+            file: r.file,
+            row: r.row,
+            fields: crate::driver::fields_of(&files[r.file], r.body, None),
+        })
         .collect()
 }
 
@@ -264,6 +328,24 @@ mod tests {
         let names: Vec<_> = files.iter().map(|f| f.display.as_str()).collect();
         assert_eq!(names, ["a/x.jsonl", "b/tool-00001-of-00002.parquet", "r/i/i.traj"]);
         assert_eq!(discover(dir.path(), false).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn discover_follows_folder_links_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("elsewhere/run1");
+        std::fs::create_dir_all(run.join("iid")).unwrap();
+        std::fs::write(run.join("iid/iid.traj"), b"{}").unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::os::unix::fs::symlink(&run, data.join("run1")).unwrap();
+        // A second link to the same folder and a link back up to `data` (a cycle).
+        std::os::unix::fs::symlink(&run, data.join("run1-again")).unwrap();
+        std::os::unix::fs::symlink(&data, run.join("up")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("missing"), data.join("dangling")).unwrap();
+        let files = discover(&data, true).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.display.as_str()).collect();
+        assert_eq!(names, ["run1/iid/iid.traj"]);
     }
 
     #[test]

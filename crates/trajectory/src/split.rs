@@ -1,6 +1,7 @@
-//! The three renderings of SWE-smith trajectories (formats.md §1.1, §1.4–1.6) and how a file's
-//! split is told: from its name (`data/<split>-NNNNN-of-NNNNN.parquet`, or `<split>.jsonl`), else
-//! from the content of each row.
+//! The three renderings of SWE-smith trajectories (docs/prepare.md) and how a file's split is
+//! told: from its name (the hub's `data/<split>-NNNNN-of-NNNNN.parquet`, `<split>.jsonl`, or
+//! `collect_trajs.py`'s `<eval dir>.<style>.jsonl`, e.g. `run_evaluation.xml.jsonl`), else from the
+//! content of its first rows, once per file ([`Split::vote`]).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -38,29 +39,53 @@ impl Split {
     pub fn from_file_name(path: &Path) -> Option<Split> {
         let stem = path.file_stem()?.to_str()?;
         let base = strip_shard_suffix(stem);
-        base.parse().ok()
+        // `collect_trajs.py` names its output `<eval_dir name>.<style>.jsonl`.
+        let style = base.rsplit_once('.').map_or(base, |(_, style)| style);
+        style.parse().ok()
     }
 
-    /// Guesses the split from a decoded `messages` list: an assistant turn with `tool_calls` is
-    /// `tool`, one with a `<function=` block is `xml`, one with a backtick fence is `ticks`.
+    /// Guesses the split from a decoded `messages` list ([`Split::vote`] over its turns).
     pub fn detect(messages: &serde_json::Value) -> Option<Split> {
-        let list = messages.as_array()?;
+        let mut votes = SplitVotes::default();
+        Self::vote(messages, &mut votes);
+        votes.winner()
+    }
+
+    /// Adds the votes of one conversation's assistant turns: a turn with `tool_calls` is `tool`;
+    /// otherwise SWE-smith's renderings end every turn with the call, so a turn ending in
+    /// `</function>` is `xml` and one ending in a ``` fence is `ticks` (what the prose mentions
+    /// does not count).
+    pub fn vote(messages: &serde_json::Value, votes: &mut SplitVotes) {
+        let Some(list) = messages.as_array() else { return };
         for m in list {
             if m.get("role").and_then(|r| r.as_str()) != Some("assistant") {
                 continue;
             }
             if m.get("tool_calls").and_then(|t| t.as_array()).is_some_and(|t| !t.is_empty()) {
-                return Some(Split::Tool);
+                votes.0[0] += 1;
+                continue;
             }
             let text = crate::replay::content_text(m.get("content"));
-            if text.contains("<function=") {
-                return Some(Split::Xml);
-            }
-            if text.contains("```") {
-                return Some(Split::Ticks);
+            let end = text.trim_end();
+            if end.ends_with("</function>") {
+                votes.0[1] += 1;
+            } else if end.ends_with("```") {
+                votes.0[2] += 1;
             }
         }
-        None
+    }
+}
+
+/// Turns counted per split (tool, xml, ticks) while detecting a file's split.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SplitVotes(pub [u64; 3]);
+
+impl SplitVotes {
+    /// The split with the most votes (ties go to the earlier of tool, xml, ticks); `None`
+    /// without votes.
+    pub fn winner(&self) -> Option<Split> {
+        let (best, n) = self.0.iter().enumerate().fold((0, 0), |acc, (i, &n)| if n > acc.1 { (i, n) } else { acc });
+        (n > 0).then_some(Split::ALL[best])
     }
 }
 
@@ -110,6 +135,11 @@ mod tests {
         assert_eq!(Split::from_file_name(Path::new("jsonl/ticks.jsonl")), Some(Split::Ticks));
         assert_eq!(Split::from_file_name(Path::new("data/train-00000-of-00001.parquet")), None);
         assert_eq!(Split::from_file_name(Path::new("rows.jsonl")), None);
+        // SWE-smith's collect_trajs.py output names.
+        assert_eq!(Split::from_file_name(Path::new("out/run_evaluation.ticks.jsonl")), Some(Split::Ticks));
+        assert_eq!(Split::from_file_name(Path::new("run_evaluation.xml.jsonl")), Some(Split::Xml));
+        assert_eq!(Split::from_file_name(Path::new("my_run.tool.jsonl")), Some(Split::Tool));
+        assert_eq!(Split::from_file_name(Path::new("run_evaluation.jsonl")), None);
     }
 
     #[test]
@@ -123,5 +153,8 @@ mod tests {
         assert_eq!(Split::detect(&xml), Some(Split::Xml));
         assert_eq!(Split::detect(&ticks), Some(Split::Ticks));
         assert_eq!(Split::detect(&serde_json::json!([])), None);
+        // A ticks turn whose thought mentions <function= is still ticks.
+        let mention = serde_json::json!([{"role": "assistant", "content": "The <function=bash> tag.\n\n```\nls\n```"}]);
+        assert_eq!(Split::detect(&mention), Some(Split::Ticks));
     }
 }

@@ -33,6 +33,14 @@ impl Percentiles {
     }
 }
 
+impl Percentiles {
+    /// [`Percentiles::of`] of values kept in 4 bytes each.
+    pub fn of_u32(mut values: Vec<u32>) -> Option<Self> {
+        values.sort_unstable();
+        Self::of(values.into_iter().map(u64::from).collect())
+    }
+}
+
 /// Files seen.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileStats {
@@ -53,6 +61,18 @@ pub struct RecordStats {
     pub skipped: u64,
     /// Skipped records by reason (bad input, filters, duplicates).
     pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Kept trajectories that end with SWE-agent's exit turn (an autosubmission after a limit,
+    /// which is not a target).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ended_by_exit_turn: u64,
+    /// Kept `.traj` trajectories without an evaluation report (with `--resolved-only false`;
+    /// with `--resolved-only` they are skipped as `resolution_unknown`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resolution_unknown: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RecordStats {

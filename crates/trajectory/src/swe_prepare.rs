@@ -1,5 +1,5 @@
 //! `srl-swe prepare` for SWE trajectories: SWE-smith parquet shards / JSONL rows / SWE-agent
-//! `.traj` files → step-wise SRL instances (issue 2; paper §4.2 and App. A; formats.md §1–2).
+//! `.traj` files → step-wise SRL instances (issue 2; paper §4.2 and App. A; docs/prepare.md).
 //!
 //! Per record: filters (`resolved`, `model`), decode `messages`, tell the split, replay into
 //! steps ([`crate::replay`]), build instances ([`crate::context`]). Then, in input order:
@@ -12,10 +12,12 @@ use crate::context::{swe_instances, BuiltInstance, ContextOptions, Origin};
 use crate::driver::{drive, fields_of, Place};
 use crate::error::{Issue, IssueKind, Location, Result, TrajectoryError};
 use crate::holdout::Holdout;
+use crate::instance_lines::{instance_lines, SystemPiece};
+use crate::out_dir::OutDirLock;
 use crate::progress::Reporter;
-use crate::replay::replay_messages;
+use crate::replay::{replay_messages, replay_text};
 use crate::sink::{InstanceSink, OutputFormat};
-use crate::sources::{discover, FileKind, InputFile, RawBody};
+use crate::sources::{detect_file_split, discover, FileKind, InputFile, RawBody};
 use crate::split::Split;
 use crate::stats::{Percentiles, PrepareStats};
 use crate::tokens::{HfTokenCounter, TokenCounter};
@@ -40,6 +42,10 @@ pub struct SwePrepareConfig {
     pub tokenizer: Option<PathBuf>,
     /// Keep only resolved trajectories.
     pub resolved_only: bool,
+    /// Folder of SWE-smith evaluation reports (`<iid>/report.json` or
+    /// `<run_id>/<iid>/report.json`) for `.traj` input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reports: Option<PathBuf>,
     /// Keep only trajectories of this model.
     pub model: Option<String>,
     /// Whole trajectories held out for validation (at most half of the kept ones).
@@ -67,6 +73,7 @@ impl SwePrepareConfig {
             context: ContextOptions::default(),
             tokenizer: None,
             resolved_only: true,
+            reports: None,
             model: None,
             val_trajectories: DEFAULT_VAL_TRAJECTORIES,
             seed: DEFAULT_SEED,
@@ -99,6 +106,9 @@ impl SwePrepareConfig {
         Ok(())
     }
 }
+
+/// The skip reason of a `.traj` without an evaluation report under `--resolved-only`.
+pub const RESOLUTION_UNKNOWN: &str = "resolution_unknown";
 
 /// Columns a SWE-smith row is read from (`patch` is not needed for instances).
 pub const SWE_COLUMNS: [&str; 5] = ["messages", "instance_id", "resolved", "model", "traj_id"];
@@ -148,7 +158,23 @@ enum Outcome {
     /// Left out by a filter (`unresolved`, `other_model`, `other_split`).
     Filtered(&'static str),
     /// Replayed.
-    Kept { traj_id: String, ready: Vec<Ready>, too_long: usize, keys: Vec<[u8; 16]> },
+    Kept { traj_id: String, ready: Vec<Ready>, too_long: usize, keys: Vec<[u8; 16]>, notes: KeptNotes },
+}
+
+/// What the summary says about a kept trajectory.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeptNotes {
+    /// It ended with SWE-agent's exit turn.
+    exit_turn: bool,
+    /// A `.traj` without an evaluation report (kept because of `--resolved-only false`).
+    resolution_unknown: bool,
+}
+
+/// The first 16 bytes of the SHA-256 of a trajectory id.
+fn id_key(id: &str) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&Sha256::digest(id.as_bytes())[..16]);
+    k
 }
 
 fn instance_key(inst: &srl_core::StepInstance) -> [u8; 16] {
@@ -168,20 +194,36 @@ fn instance_key(inst: &srl_core::StepInstance) -> [u8; 16] {
 
 struct Worker<'a> {
     cfg: &'a SwePrepareConfig,
-    system: String,
+    system_text: String,
+    system: SystemPiece,
     counter: Option<&'a dyn TokenCounter>,
+    /// The split of each input file, told once per file (from its name or its first rows).
+    file_splits: Vec<Split>,
 }
 
 impl Worker<'_> {
-    fn process(&self, file: &InputFile, row: Option<u64>, body: RawBody) -> Outcome {
-        match self.try_process(file, row, body) {
+    fn process(&self, fi: usize, file: &InputFile, row: Option<u64>, body: RawBody) -> Outcome {
+        match self.try_process(fi, file, row, body) {
             Ok(o) => o,
             Err(issue) => Outcome::Bad(issue),
         }
     }
 
-    fn try_process(&self, file: &InputFile, row: Option<u64>, body: RawBody) -> std::result::Result<Outcome, Issue> {
-        let fields = fields_of(file, body)?;
+    fn try_process(
+        &self,
+        fi: usize,
+        file: &InputFile,
+        row: Option<u64>,
+        body: RawBody,
+    ) -> std::result::Result<Outcome, Issue> {
+        let fields = fields_of(file, body, self.cfg.reports.as_deref())?;
+        let mut notes = KeptNotes::default();
+        // A `.traj` says nothing about resolution; without a report it is unknown, not bad input.
+        let unknown = file.kind == FileKind::Traj && !fields.contains_key("resolved");
+        if unknown && self.cfg.resolved_only {
+            return Ok(Outcome::Filtered(RESOLUTION_UNKNOWN));
+        }
+        notes.resolution_unknown = unknown;
         if self.cfg.resolved_only {
             match fields.get("resolved") {
                 Some(serde_json::Value::Bool(true)) => {}
@@ -201,42 +243,44 @@ impl Worker<'_> {
                 None => return Err(Issue::new(IssueKind::MissingColumn, "model", "absent (needed by --model)")),
             }
         }
-        let decoded;
-        let messages = match fields.get("messages") {
-            Some(serde_json::Value::String(s)) => {
-                decoded = serde_json::from_str::<serde_json::Value>(s)
-                    .map_err(|e| Issue::new(IssueKind::MalformedJson, "messages", e.to_string()))?;
-                &decoded
-            }
-            Some(v @ serde_json::Value::Array(_)) => v,
+        let split = self.file_splits[fi];
+        let replay = match fields.get("messages") {
+            Some(serde_json::Value::String(s)) => replay_text(s, split)?,
+            Some(v @ serde_json::Value::Array(_)) => replay_messages(v, split)?,
             Some(_) => {
                 return Err(Issue::new(IssueKind::MalformedJson, "messages", "neither a JSON string nor a list"))
             }
             None => return Err(Issue::new(IssueKind::MissingColumn, "messages", "absent")),
         };
-        let split = match file.split() {
-            Some(s) => s,
-            None => Split::detect(messages).unwrap_or(self.cfg.split),
-        };
-        if split != self.cfg.split {
-            return Ok(Outcome::Filtered("other_split"));
-        }
         let traj_id = fields
             .get("traj_id")
             .and_then(|v| v.as_str())
             .or_else(|| fields.get("instance_id").and_then(|v| v.as_str()))
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}:{}", file.display, row.unwrap_or(0)));
-        let replay = replay_messages(messages, split)?;
+        drop(fields);
+        notes.exit_turn = replay.exit.is_some();
         let origin = Origin { source: &file.display, row, trajectory_id: &traj_id };
-        let built = swe_instances(&replay, origin, &self.system, &self.cfg.context, self.counter);
+        if self.cfg.format == OutputFormat::Jsonl {
+            let (lines, too_long) = instance_lines(&replay, origin, &self.system, &self.cfg.context, self.counter)?;
+            let mut keys = Vec::with_capacity(lines.len());
+            let ready = lines
+                .into_iter()
+                .map(|l| {
+                    keys.push(l.key);
+                    Ready { tool: l.tool, chars: l.chars, tokens: l.tokens, payload: Payload::Line(l.line) }
+                })
+                .collect();
+            return Ok(Outcome::Kept { traj_id, ready, too_long, keys, notes });
+        }
+        let built = swe_instances(&replay, origin, &self.system_text, &self.cfg.context, self.counter);
         let keys = built.instances.iter().map(|b| instance_key(&b.instance)).collect();
         let ready = built
             .instances
             .into_iter()
             .map(|b| Ready::new(b, self.cfg.format))
             .collect::<std::result::Result<_, _>>()?;
-        Ok(Outcome::Kept { traj_id, ready, too_long: built.too_long, keys })
+        Ok(Outcome::Kept { traj_id, ready, too_long: built.too_long, keys, notes })
     }
 }
 
@@ -247,13 +291,19 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
     let all_files = discover(&cfg.input, true)?;
     let mut stats = PrepareStats::new("swe");
     let mut files = Vec::new();
+    let mut file_splits = Vec::new();
     for f in all_files {
-        match f.split() {
+        // Told once per file: from its name, else from its first rows (docs/prepare.md).
+        let split = f.split().or_else(|| detect_file_split(&f));
+        match split {
             Some(s) if s != cfg.split => {
                 tracing::debug!(file = %f.path.display(), split = %s, "ignored: another split");
                 stats.files.other_split += 1;
             }
-            _ => files.push(f),
+            _ => {
+                file_splits.push(split.unwrap_or(cfg.split));
+                files.push(f);
+            }
         }
     }
     if files.is_empty() {
@@ -263,25 +313,34 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
         });
     }
     stats.files.read = files.len() as u64;
+    let (_lock, stale) = OutDirLock::acquire(&cfg.out)?;
+    if stale > 0 {
+        tracing::warn!(removed = stale, out = %cfg.out.display(), "removed temporary files of an interrupted earlier run");
+    }
     tracing::info!(files = files.len(), split = %cfg.split, input = %cfg.input.display(), "prepare: reading SWE trajectories");
     let ext = cfg.format.extension();
     let mut train = InstanceSink::create(&cfg.out.join(format!("train.{ext}")), cfg.format)?;
     let worker = Worker {
         cfg,
-        system: crate::prompts::swe_system_prompt(),
+        system_text: crate::prompts::swe_system_prompt(),
+        system: SystemPiece::new(crate::prompts::swe_system_prompt(), counter.as_ref().map(|c| c as &dyn TokenCounter))
+            .map_err(|issue| TrajectoryError::InvalidOption { option: "system prompt", message: issue.detail })?,
         counter: counter.as_ref().map(|c| c as &dyn TokenCounter),
+        file_splits,
     };
     let mut seen_instances: HashSet<[u8; 16]> = HashSet::new();
-    let mut seen_traj: HashSet<String> = HashSet::new();
+    // 16 bytes per trajectory id, not the id itself.
+    let mut seen_traj: HashSet<[u8; 16]> = HashSet::new();
     let mut holdout: Holdout<Vec<Ready>> = Holdout::new(cfg.val_trajectories, cfg.seed);
-    let mut chars: Vec<u64> = Vec::new();
-    let mut tokens: Vec<u64> = Vec::new();
+    // 4 bytes per instance for the percentiles (a prompt is far below 4 G characters).
+    let mut chars: Vec<u32> = Vec::new();
+    let mut tokens: Vec<u32> = Vec::new();
     let strict = cfg.strict;
     drive(
         &files,
         &SWE_COLUMNS,
         reporter,
-        |file, row, body| worker.process(file, row, body),
+        |fi, file, row, body| worker.process(fi, file, row, body),
         |place: Place, outcome| {
             stats.records.read += 1;
             match outcome {
@@ -294,8 +353,8 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
                     stats.records.skip(issue.kind.label());
                 }
                 Outcome::Filtered(reason) => stats.records.skip(reason),
-                Outcome::Kept { traj_id, ready, too_long, keys } => {
-                    if !seen_traj.insert(traj_id.clone()) {
+                Outcome::Kept { traj_id, ready, too_long, keys, notes } => {
+                    if !seen_traj.insert(id_key(&traj_id)) {
                         stats.records.skip("duplicate_trajectory");
                         return Ok(());
                     }
@@ -314,10 +373,12 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
                         return Ok(());
                     }
                     stats.records.kept += 1;
+                    stats.records.ended_by_exit_turn += u64::from(notes.exit_turn);
+                    stats.records.resolution_unknown += u64::from(notes.resolution_unknown);
                     for r in &kept {
-                        chars.push(r.chars as u64);
+                        chars.push(u32::try_from(r.chars).unwrap_or(u32::MAX));
                         if let Some(t) = r.tokens {
-                            tokens.push(t as u64);
+                            tokens.push(u32::try_from(t).unwrap_or(u32::MAX));
                         }
                         *stats.instances.by_target.entry(r.tool.clone()).or_insert(0) += 1;
                     }
@@ -349,8 +410,8 @@ pub fn prepare_swe(cfg: &SwePrepareConfig, reporter: &dyn Reporter) -> Result<Pr
         stats.val_ids.push(id);
     }
     val.commit()?;
-    stats.context_chars = Percentiles::of(chars);
-    stats.context_tokens = Percentiles::of(tokens);
+    stats.context_chars = Percentiles::of_u32(chars);
+    stats.context_tokens = Percentiles::of_u32(tokens);
     srl_core::io::write_json_pretty(cfg.out.join("stats.json"), &stats)?;
     srl_core::io::write_json_pretty(
         cfg.out.join("config.json"),
