@@ -12,9 +12,8 @@
 //! The Python app does *less* work than ours (its format check is a substring test, no
 //! canonical re-rendering of the action), so the ratio is conservative. Reported per server and
 //! concurrency: items/s, p50 and p99 latency.
-mod support {
-    include!("../tests/support/mod.rs");
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use serde_json::json;
 use srl_serve::{RewardServer, RewardServerConfig};
