@@ -538,3 +538,111 @@ fn math_bad_rows_are_counted() {
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("s1k.jsonl line 2: field deepseek_attempt: missing_column"));
 }
+
+fn real_fixtures() -> PathBuf {
+    repo_root().join("crates/trajectory/tests/fixtures/swe-smith-real")
+}
+
+/// Issue 13: SWE-smith keeps `report.json` in its evaluation folder; the summary says when a
+/// `.traj` has none, and `--reports DIR` points at it.
+#[test]
+fn traj_reports_and_unknown_resolution_in_the_summary() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let trajs = real_fixtures().join("trajs");
+    let res = ok(&[s(&trajs), "--out", s(&out)]);
+    let st = stats(&out);
+    assert_eq!(st["records"]["kept"], 2, "reports found in run_evaluation/<iid>/ beside the run folder");
+    assert_eq!(skipped(&st), reasons(&[("unresolved", 1)]));
+    assert!(!String::from_utf8_lossy(&res.stderr).contains("resolution unknown"));
+    // The run folder alone, elsewhere.
+    let alone = dir.path().join("run");
+    for e in std::fs::read_dir(&trajs).unwrap() {
+        let e = e.unwrap();
+        std::fs::create_dir_all(alone.join(e.file_name())).unwrap();
+        for f in std::fs::read_dir(e.path()).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), alone.join(e.file_name()).join(f.file_name())).unwrap();
+        }
+    }
+    let res = ok(&[s(&alone), "--out", s(&out)]);
+    assert_eq!(skipped(&stats(&out)), reasons(&[("resolution_unknown", 3)]));
+    let err = String::from_utf8_lossy(&res.stderr).into_owned();
+    assert!(err.contains("resolution unknown for 3 .traj trajectories"), "{err}");
+    assert!(err.contains("--reports DIR"), "{err}");
+    let res = ok(&[s(&alone), "--out", s(&out), "--reports", s(&real_fixtures().join("run_evaluation"))]);
+    assert_eq!(stats(&out)["records"]["kept"], 2, "{}", String::from_utf8_lossy(&res.stderr));
+}
+
+/// Issue 13: `srl-swe prepare data/` where `data/run1` is a symbolic link to a run folder.
+#[test]
+fn symlinked_run_folders_are_followed() {
+    let dir = tmp();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::symlink(real_fixtures().join("trajs"), data.join("run1")).unwrap();
+    // A link cycle must not hang or duplicate.
+    std::os::unix::fs::symlink(&data, data.join("loop")).unwrap();
+    let out = dir.path().join("out");
+    ok(&[s(&data), "--out", s(&out), "--reports", s(&real_fixtures().join("run_evaluation"))]);
+    let st = stats(&out);
+    assert_eq!((st["files"]["read"].as_u64(), st["records"]["kept"].as_u64()), (Some(3), Some(2)));
+    let sources: std::collections::BTreeSet<String> =
+        instances(&out.join("train.jsonl")).into_iter().map(|i| i.provenance.source).collect();
+    assert!(sources.iter().all(|p| p.starts_with("run1/")), "{sources:?}");
+}
+
+/// Issue 17: a prepare killed with SIGKILL leaves its temporary file in --out; the next run
+/// removes it (and only files of that shape), and finishes normally.
+#[test]
+fn kill_9_leaves_a_temp_file_that_the_next_run_removes() {
+    let dir = tmp();
+    // Enough input that the run is still writing when it is killed.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let row = std::fs::read_to_string(repo_root().join("datasets/swe-smith/jsonl/tool.jsonl")).unwrap();
+    let mut big = String::new();
+    for i in 0..100 {
+        for (j, line) in row.lines().enumerate() {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            v["traj_id"] = Value::String(format!("copy{i}.{j}"));
+            v["resolved"] = Value::Bool(true);
+            big.push_str(&v.to_string());
+            big.push('\n');
+        }
+    }
+    std::fs::write(data.join("tool.jsonl"), big).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let mut child = srl_swe()
+        .args(["prepare", s(&data), "--out", s(&out), "--history", "all"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let temp = || -> Vec<PathBuf> {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().ends_with(".tmp"))
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    while temp().is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "prepare ended before it could be killed");
+        assert!(started.elapsed().as_secs() < 60, "no temporary file appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SIGKILL: no destructor runs.
+    let status = Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    child.wait().unwrap();
+    let left = temp();
+    assert!(!left.is_empty(), "kill -9 leaves the temporary file behind");
+    let res = ok(&["datasets/swe-smith", "--out", s(&out)]);
+    assert!(temp().is_empty(), "stale temporary files removed: {:?}", temp());
+    assert!(String::from_utf8_lossy(&res.stderr).contains("removed temporary files"), "the run says so");
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine", "other files are left alone");
+    assert!(out.join("train.jsonl").is_file() && out.join("stats.json").is_file());
+    assert!(!out.join(".srl-swe-prepare.lock").exists(), "the lock file goes with the run");
+}

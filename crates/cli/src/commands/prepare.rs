@@ -56,6 +56,11 @@ pub(crate) struct Args {
     /// SWE: keep only resolved trajectories (`--resolved-only false` keeps all).
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     resolved_only: bool,
+    /// SWE: folder of SWE-smith evaluation reports for `.traj` input (`<instance_id>/report.json`
+    /// or `<run_id>/<instance_id>/report.json`); without it they are looked for beside the
+    /// `.traj` and in `logs/run_evaluation/` above it.
+    #[arg(long)]
+    reports: Option<PathBuf>,
     /// SWE: keep only trajectories of this model (e.g. claude-3-7-sonnet-20250219).
     #[arg(long)]
     model: Option<String>,
@@ -124,6 +129,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
             tokenizer: args.tokenizer,
             resolved_only: args.resolved_only,
+            reports: args.reports,
             model: args.model,
             val_trajectories: args.val_trajectories,
             seed: args.seed,
@@ -145,5 +151,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats.instances.train,
         stats.instances.val
     );
+    let unknown_skipped = stats.records.skipped_by_reason.get(srl_trajectory::RESOLUTION_UNKNOWN).copied().unwrap_or(0);
+    if unknown_skipped > 0 {
+        eprintln!(
+            "prepare: resolution unknown for {unknown_skipped} .traj trajectories (no SWE-smith report.json beside \
+             them, in logs/run_evaluation/<instance_id>/ above them or in --reports DIR): skipped by --resolved-only; \
+             pass --reports DIR, or --resolved-only false to keep them"
+        );
+    }
+    if stats.records.resolution_unknown > 0 {
+        eprintln!(
+            "prepare: resolution unknown for {} kept .traj trajectories (no evaluation report found)",
+            stats.records.resolution_unknown
+        );
+    }
+    if stats.records.ended_by_exit_turn > 0 {
+        eprintln!(
+            "prepare: {} kept trajectories end with SWE-agent's exit turn (autosubmission after a limit; not a target)",
+            stats.records.ended_by_exit_turn
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
