@@ -9,7 +9,7 @@
 //! result holds the steps run so far and the error. Trajectories are read by the caller
 //! (`srl-swe replay` uses `srl-trajectory`'s readers, as `srl-swe prepare` does) or from
 //! expert spec files ([`from_spec`]).
-use crate::grading::{apply_patch, grade, run_tests, GradingRule, TestReport};
+use crate::grading::{apply_patch, run_tests, GradingRule, TestReport};
 use crate::tools::{SweTools, EMPTY_OUTPUT, REVIEW_TEMPLATE};
 use crate::{start_task, Progress, Result, Sandbox, SandboxConfig, SandboxError};
 use futures_util::StreamExt;
@@ -177,7 +177,8 @@ pub async fn grade_in_fresh_container(
             }
         }
         let run = run_tests(&env.sandbox, instance, Duration::from_secs(300)).await?;
-        Ok(grade(instance, &run.statuses, GradingRule::SweBench))
+        // A log the harness rejects (no end marker, ...) resolves nothing.
+        Ok(run.report(instance, GradingRule::SweBench))
     }
     .await;
     env.sandbox.remove().await?;
