@@ -72,7 +72,7 @@ fn find_call(text: &str) -> Option<(usize, std::ops::Range<usize>)> {
     while let Some(off) = text[from..].find(FN_OPEN) {
         let start = from + off;
         let name_start = start + FN_OPEN.len();
-        let Some(gt) = text[name_start..].find('>') else { return None };
+        let gt = text[name_start..].find('>')?;
         let name_end = name_start + gt;
         if gt > 0 && text[name_end + 1..].starts_with('\n') {
             return Some((start, name_start..name_end));
