@@ -165,11 +165,13 @@ pub fn dockerfile(env: &Environment, base_image: &str) -> String {
         ));
     }
     run.push_str(" && git checkout -q main \\\n && rm -rf /tmp/srl-bugs \\\n && git status --short \\\n && test -z \"$(git status --porcelain)\"\n");
+    // An environment of SWE-bench-shape instances only has no bug diffs to copy.
+    let copy_bugs = if env.instances.iter().any(|i| i.patch_is_bug) { "COPY bugs /tmp/srl-bugs\n" } else { "" };
     format!(
         "FROM {base_image}\n\
 ENV GIT_AUTHOR_NAME=srl-swe GIT_AUTHOR_EMAIL=srl-swe@localhost GIT_COMMITTER_NAME=srl-swe GIT_COMMITTER_EMAIL=srl-swe@localhost \\\n    GIT_AUTHOR_DATE=2025-01-01T00:00:00Z GIT_COMMITTER_DATE=2025-01-01T00:00:00Z PYTHONDONTWRITEBYTECODE=1 GIT_PAGER=cat PAGER=cat\n\
 COPY repo /testbed\n\
-COPY bugs /tmp/srl-bugs\n\
+{copy_bugs}\
 WORKDIR /testbed\n\
 {run}"
     )
