@@ -219,20 +219,17 @@ fn grade_equals_swebench_on_the_log_corpus() {
     assert!(resolved >= 3 && invalid >= 5, "resolved {resolved}, invalid {invalid}");
 }
 
+/// Real upstream SWE-smith files kept in the repository (see their README).
+const REAL_FIXTURES: &str = "crates/trajectory/tests/fixtures/swe-smith-real";
+
 fn real_log(name: &str) -> String {
-    std::fs::read_to_string(repo_root().join("../shared/fixtures/swe-smith-real/test_logs").join(name))
-        .or_else(|_| std::fs::read_to_string(Path::new("/work/shared/fixtures/swe-smith-real/test_logs").join(name)))
-        .unwrap_or_else(|e| panic!("{name}: {e} (shared fixtures beside the checkout)"))
+    let p = repo_root().join(REAL_FIXTURES).join("test_logs").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// F2P / P2P of a real SWE-smith run, from its upstream report.json.
 fn report_lists(id: &str) -> (Vec<String>, Vec<String>) {
-    let p = Path::new("/work/shared/fixtures/swe-smith-real/run_evaluation").join(id).join("report.json");
-    let p = if p.is_file() {
-        p
-    } else {
-        repo_root().join("../shared/fixtures/swe-smith-real/run_evaluation").join(id).join("report.json")
-    };
+    let p = repo_root().join(REAL_FIXTURES).join("run_evaluation").join(id).join("report.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     let list = |k: &str| -> Vec<String> {
         ["success", "failure"]
