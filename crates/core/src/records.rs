@@ -84,6 +84,11 @@ pub struct StepInstance {
     /// Tool of the target action (SWE only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_tool: Option<String>,
+    /// The expert's own thought for the target step (its prose before the call; SWE only,
+    /// absent when empty). Not a training target of SRL; the SFT stage renders it inside
+    /// `<think>…</think>` (docs/prepare.md, docs/training.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_thought: Option<String>,
     /// Reference final answer of the problem (math only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_answer: Option<String>,
@@ -185,6 +190,7 @@ mod tests {
             messages: vec![Message::new(Role::System, "s"), Message::new(Role::User, "u")],
             target: "<function=submit>\n</function>".into(),
             target_tool: Some("submit".into()),
+            target_thought: Some("Done.".into()),
             reference_answer: None,
             provenance: Provenance {
                 source: "a.jsonl".into(),

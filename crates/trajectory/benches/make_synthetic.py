@@ -14,8 +14,9 @@ trajectories, about 1 GB of parquet in all, shaped like SWE-smith's real SWE-age
 - ~half of the runs resolved, several models;
 - row groups of 100 rows (several MB each, as `datasets.push_to_hub` writes them).
 
-Text is drawn from a large random pool so snappy cannot shrink it much (~42 kB per row compressed,
-as the real split). Deterministic (seeded). Re-uses OUT when its marker file says the same
+Text is cut from a 16 MB pool of Zipf-distributed random words and code-like separators, so it
+compresses like real logs and code (~73 kB of text, ~42 kB of snappy parquet per row: 1.0 GB for
+the split, as the real one; 2.8 GB of instances out). Deterministic (seeded). Re-uses OUT when its marker file says the same
 settings.
 
 Usage: python make_synthetic.py OUT [--rows 24015] [--shards 8] [--row-group 100]
@@ -30,11 +31,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-VERSION = "4"
+VERSION = "5"
 SCHEMA = pa.schema([("messages", pa.string()), ("instance_id", pa.string()), ("resolved", pa.bool_()),
                     ("model", pa.string()), ("traj_id", pa.string()), ("patch", pa.string())])
 MODELS = ["claude-3-7-sonnet-20250219"] * 3 + ["claude-3-5-sonnet-20241022", "gpt-4o-2024-08-06"]
-ALPHABET = bytes(b"abcdefghijklmnopqrstuvwxyz     \n_.()=:'\"0123456789")
 EMPTY = "Your command ran successfully and did not produce any output."
 INSTANCE = ("<uploaded_files>\n/testbed\n</uploaded_files>\nI've uploaded a python code repository in the "
             "directory /testbed. Consider the following PR description:\n\n<pr_description>\n{}\n</pr_description>\n\n"
@@ -48,9 +48,23 @@ INSTANCE = ("<uploaded_files>\n/testbed\n</uploaded_files>\nI've uploaded a pyth
 
 
 def pool(rng, size):
-    raw = rng.randbytes(size)
-    table = bytes(ALPHABET[b % len(ALPHABET)] for b in range(256))
-    return raw.translate(table).decode("ascii")
+    """Text of Zipf-distributed random words and code-like separators: compresses under snappy
+    about as much as real logs and code do (~1.8x), with a little non-ASCII (escaped `\\uXXXX` in
+    `messages`, as Python's json.dumps writes it)."""
+    letters = "abcdefghijklmnopqrstuvwxyz_0123456789"
+    vocab = ["".join(rng.choices(letters, k=rng.randint(1, 12))) for _ in range(20000)]
+    vocab[100:110] = ["caf\u00e9", "\u2192", "\u2713", "na\u00efve", "\u00b5s", "\u201cq\u201d", "\u4e2d\u6587",
+                      "\u00e9t\u00e9", "\u2014", "\u2026"]
+    weights = [1.0 / (i + 1) for i in range(len(vocab))]
+    seps = [" "] * 12 + ["\n"] * 3 + [", ", "(", ")", " = ", ".", ": ", "'", '"', "    ", "\t"]
+    out, n = [], 0
+    while n < size:
+        words = rng.choices(vocab, weights=weights, k=100000)
+        gaps = rng.choices(seps, k=100000)
+        chunk = "".join(w + g for w, g in zip(words, gaps))
+        out.append(chunk)
+        n += len(chunk)
+    return "".join(out)[:size]
 
 
 def cut(rng, p, n):

@@ -5,8 +5,9 @@ Reads SWE-smith `tool`-split shards (DATA/*.parquet) row group by row group with
 resolved rows, parses `messages` with `json.loads`, replays the tool calls into (action,
 observation) steps, builds the same step instances as `srl-swe prepare` with its defaults
 (system prompt, task, last 2 (action, observation) pairs, observations clipped to 8000 characters
-around a marker, canonical `<function=…>` targets; docs/prepare.md), drops exact duplicates, holds
-out the 30 trajectories with the smallest seeded hash, and writes train.jsonl / val.jsonl.
+around a marker, canonical `<function=…>` targets, the expert's thought as `target_thought`;
+docs/prepare.md), drops exact duplicates, holds out the 30 trajectories with the smallest seeded
+hash, and writes train.jsonl / val.jsonl.
 
 Used by prepare_bench.sh as the side-by-side baseline. Usage:
   python prepare_pyarrow.py DATA OUT SYSTEM_PROMPT_FILE
@@ -82,24 +83,30 @@ def replay(messages):
             if len(calls) != 1:
                 return None
             fn = calls[0]["function"]
-            steps.append([canonical(fn["name"], json.loads(fn["arguments"] or "{}")), ""])
+            thought = m.get("thought")
+            if not isinstance(thought, str):
+                thought = text_of(m.get("content"))
+            steps.append([canonical(fn["name"], json.loads(fn["arguments"] or "{}")), "", thought.strip()])
     if steps and pending is not None:
         steps[-1][1] = pending
     return (task, steps) if task is not None and steps else None
 
 
 def instances(system, traj_id, source, row, task, steps):
-    obs = ["OBSERVATION:\n" + clip(o) for _, o in steps]
+    obs = ["OBSERVATION:\n" + clip(o) for _, o, _ in steps]
     out = []
-    for k, (action, _) in enumerate(steps):
+    for k, (action, _, thought) in enumerate(steps):
         msgs = [{"role": "system", "content": system}, {"role": "user", "content": task}]
         for j in range(max(0, k - HISTORY), k):
             msgs.append({"role": "assistant", "content": steps[j][0]})
             msgs.append({"role": "user", "content": obs[j]})
-        out.append({"type": "srl_step", "version": 1, "id": f"{traj_id}#{k}", "kind": "swe", "messages": msgs,
-                    "target": action, "target_tool": action[len("<function="):action.index(">")],
-                    "provenance": {"source": source, "row": row, "trajectory_id": traj_id, "step_index": k,
-                                   "num_steps": len(steps)}})
+        inst = {"type": "srl_step", "version": 1, "id": f"{traj_id}#{k}", "kind": "swe", "messages": msgs,
+                "target": action, "target_tool": action[len("<function="):action.index(">")]}
+        if thought:
+            inst["target_thought"] = thought
+        inst["provenance"] = {"source": source, "row": row, "trajectory_id": traj_id, "step_index": k,
+                              "num_steps": len(steps)}
+        out.append(inst)
     return out
 
 

@@ -1,4 +1,4 @@
-//! Step-wise SRL instances from a replayed SWE trajectory (paper §4.2 and App. A, method.md §2.2
+//! Step-wise SRL instances from a replayed SWE trajectory (paper §4.2 and App. A, docs/method.md §2.2
 //! and §3).
 //!
 //! For each target step k the policy sees:
@@ -152,6 +152,26 @@ impl Pieces {
     }
 }
 
+/// Characters and tokens of one message content.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Size {
+    pub(crate) chars: usize,
+    pub(crate) tokens: usize,
+}
+
+impl Sized {
+    pub(crate) fn size(&self) -> Size {
+        Size { chars: self.chars, tokens: self.tokens }
+    }
+}
+
+impl Pieces {
+    /// Sizes of the actions and observations, for [`plan_windows`].
+    pub(crate) fn sizes(&self) -> (Vec<Size>, Vec<Size>) {
+        (self.actions.iter().map(Sized::size).collect(), self.observations.iter().map(Sized::size).collect())
+    }
+}
+
 /// One instance to build: target step `k` with steps `start..k` in the window.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Window {
@@ -162,19 +182,21 @@ pub(crate) struct Window {
 }
 
 /// The windows of a trajectory's instances (oldest steps dropped first to fit the limits) and
-/// how many targets could not fit at all.
+/// how many targets could not fit at all. `tools[k]` is step k's tool; `counted` says whether
+/// token sizes were measured.
 pub(crate) fn plan_windows(
-    replay: &Replay,
-    system: &Sized,
-    pieces: &Pieces,
+    tools: &[&str],
+    system: Size,
+    task: Size,
+    actions: &[Size],
+    observations: &[Size],
     opts: &ContextOptions,
-    counter: Option<&dyn TokenCounter>,
+    counted: bool,
 ) -> (Vec<Window>, usize) {
-    let (task, actions, observations) = (&pieces.task, &pieces.actions, &pieces.observations);
-    let mut windows = Vec::with_capacity(replay.steps.len());
+    let mut windows = Vec::with_capacity(tools.len());
     let mut too_long = 0;
-    for (k, step) in replay.steps.iter().enumerate() {
-        if !opts.targets.is_empty() && !opts.targets.contains(&step.action.tool) {
+    for (k, tool) in tools.iter().enumerate() {
+        if !opts.targets.is_empty() && !opts.targets.iter().any(|t| t.as_str() == *tool) {
             continue;
         }
         let mut start = match opts.history {
@@ -191,7 +213,7 @@ pub(crate) fn plan_windows(
         };
         let fits = |(chars, tokens): (usize, usize)| {
             opts.max_context_chars.is_none_or(|m| chars <= m)
-                && (counter.is_none() || opts.max_context_tokens.is_none_or(|m| tokens <= m))
+                && (!counted || opts.max_context_tokens.is_none_or(|m| tokens <= m))
         };
         while !fits(size(start)) && start < k {
             start += 1;
@@ -206,6 +228,17 @@ pub(crate) fn plan_windows(
     (windows, too_long)
 }
 
+/// The tool of each step.
+pub(crate) fn tools_of(replay: &Replay) -> Vec<&str> {
+    replay.steps.iter().map(|s| s.action.tool.as_str()).collect()
+}
+
+/// The `target_thought` of an instance: the expert's thought for the target step as the readers
+/// extract it ([`crate::replay::Step::thought`]), absent when empty.
+pub(crate) fn target_thought(thought: &str) -> Option<String> {
+    (!thought.is_empty()).then(|| thought.to_string())
+}
+
 /// Builds the instances of one trajectory.
 pub fn swe_instances(
     replay: &Replay,
@@ -216,7 +249,16 @@ pub fn swe_instances(
 ) -> TrajectoryInstances {
     let system = sized(system_prompt.to_string(), counter);
     let pieces = Pieces::of(replay, opts, counter);
-    let (windows, too_long) = plan_windows(replay, &system, &pieces, opts, counter);
+    let (actions, observations) = pieces.sizes();
+    let (windows, too_long) = plan_windows(
+        &tools_of(replay),
+        system.size(),
+        pieces.task.size(),
+        &actions,
+        &observations,
+        opts,
+        counter.is_some(),
+    );
     let num_steps = u32::try_from(replay.steps.len()).unwrap_or(u32::MAX);
     let mut out = TrajectoryInstances { instances: Vec::with_capacity(windows.len()), too_long };
     for Window { k, start, chars, tokens } in windows {
@@ -234,6 +276,7 @@ pub fn swe_instances(
             messages,
             target: pieces.actions[k].text.clone(),
             target_tool: Some(replay.steps[k].action.tool.clone()),
+            target_thought: target_thought(&replay.steps[k].thought),
             reference_answer: None,
             provenance: Provenance {
                 source: origin.source.to_string(),
@@ -279,6 +322,7 @@ mod tests {
         assert_eq!(last.messages[2].content, "<function=bash>\n<parameter=command>echo 1</parameter>\n</function>");
         assert_eq!(last.messages[3].content, "OBSERVATION:\nout 1");
         assert_eq!(last.target, "<function=bash>\n<parameter=command>echo 3</parameter>\n</function>");
+        assert_eq!(last.target_thought.as_deref(), Some("thought 3"));
         assert_eq!(built.instances[0].instance.messages.len(), 2);
         let all = swe_instances(
             &replay(4),
@@ -311,11 +355,13 @@ mod tests {
     fn targets_filter_keeps_context() {
         let mut r = replay(3);
         r.steps[2].action = Action::new("submit", []);
+        r.steps[2].thought.clear();
         let opts = ContextOptions { targets: vec!["submit".into()], ..Default::default() };
         let built = swe_instances(&r, ORIGIN, "SYS", &opts, None);
         assert_eq!(built.instances.len(), 1);
         assert_eq!(built.instances[0].instance.messages.len(), 6);
         assert_eq!(built.instances[0].instance.target_tool.as_deref(), Some("submit"));
+        assert_eq!(built.instances[0].instance.target_thought, None, "an empty thought is absent");
     }
 
     #[test]

@@ -389,6 +389,7 @@ mod tests {
             messages: vec![Message::new(Role::System, "sys"), Message::new(Role::User, "task")],
             target: "<function=submit>\n</function>".into(),
             target_tool: Some("submit".into()),
+            target_thought: None,
             reference_answer: None,
             provenance: Provenance {
                 source: "a.jsonl".into(),

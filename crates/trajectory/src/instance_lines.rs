@@ -9,10 +9,11 @@
 //! writes for the instance (tested below and by `tests/golden_prepare.rs`).
 //!
 //! The dedup key of an instance is the first 16 bytes of a SHA-256 over each message's role and
-//! the SHA-256 of its text, then the target's: equal instances get equal keys, and the pieces are
-//! hashed once each rather than once per instance that shows them.
+//! the SHA-256 of its escaped text, then the target's: equal instances get equal keys, and the
+//! pieces are hashed once each rather than once per instance that shows them. The fast path of
+//! [`crate::fast_lines`] hands over pieces escaped straight from the input and meets here.
 
-use crate::context::{plan_windows, sized, ContextOptions, Origin, Pieces, Sized, Window};
+use crate::context::{plan_windows, sized, tools_of, ContextOptions, Origin, Pieces, Size, Sized, Window};
 use crate::error::{Issue, IssueKind};
 use crate::replay::Replay;
 use crate::tokens::TokenCounter;
@@ -21,16 +22,14 @@ use srl_core::{Role, RECORD_VERSION};
 
 /// The system prompt, measured, escaped and hashed once per run.
 pub(crate) struct SystemPiece {
-    sized: Sized,
-    json: Vec<u8>,
-    digest: [u8; 32],
+    pub(crate) sized: Sized,
+    piece: Escaped,
 }
 
 impl SystemPiece {
     pub(crate) fn new(text: String, counter: Option<&dyn TokenCounter>) -> Result<Self, Issue> {
-        let json = json_string(&text)?;
-        let digest = Sha256::digest(text.as_bytes()).into();
-        Ok(Self { sized: sized(text, counter), json, digest })
+        let piece = Escaped::of_text(&text)?;
+        Ok(Self { sized: sized(text, counter), piece })
     }
 }
 
@@ -48,17 +47,40 @@ pub(crate) struct InstanceLine {
     pub(crate) key: [u8; 16],
 }
 
-fn json_string(text: &str) -> Result<Vec<u8>, Issue> {
+pub(crate) fn json_string(text: &str) -> Result<Vec<u8>, Issue> {
     serde_json::to_vec(text).map_err(|e| Issue::new(IssueKind::InvalidAction, "instance", e.to_string()))
 }
 
-struct Escaped {
-    json: Vec<u8>,
-    digest: [u8; 32],
+/// A message text as a JSON string (quotes included) and the SHA-256 of those bytes (one text
+/// has one escaping, so equal digests mean equal texts).
+pub(crate) struct Escaped {
+    pub(crate) json: Vec<u8>,
+    pub(crate) digest: [u8; 32],
 }
 
-fn escaped(text: &str) -> Result<Escaped, Issue> {
-    Ok(Escaped { json: json_string(text)?, digest: Sha256::digest(text.as_bytes()).into() })
+impl Escaped {
+    pub(crate) fn of_text(text: &str) -> Result<Self, Issue> {
+        Ok(Self::of_json(json_string(text)?))
+    }
+
+    pub(crate) fn of_json(json: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&json).into();
+        Self { json, digest }
+    }
+}
+
+/// The escaped message texts of one trajectory: the task, each step's action and (up to the
+/// last target shown) its `OBSERVATION:` message.
+pub(crate) struct EscapedPieces {
+    pub(crate) task: Escaped,
+    pub(crate) actions: Vec<Escaped>,
+    pub(crate) observations: Vec<Escaped>,
+}
+
+/// Step k's tool and thought.
+pub(crate) struct TargetInfo<'a> {
+    pub(crate) tool: &'a str,
+    pub(crate) thought: &'a str,
 }
 
 /// The instance lines of one trajectory and the number of targets that did not fit.
@@ -70,29 +92,57 @@ pub(crate) fn instance_lines(
     counter: Option<&dyn TokenCounter>,
 ) -> Result<(Vec<InstanceLine>, usize), Issue> {
     let pieces = Pieces::of(replay, opts, counter);
-    let (windows, too_long) = plan_windows(replay, &system.sized, &pieces, opts, counter);
+    let (actions, observations) = pieces.sizes();
+    let tools = tools_of(replay);
+    let (windows, too_long) =
+        plan_windows(&tools, system.sized.size(), pieces.task.size(), &actions, &observations, opts, counter.is_some());
     if windows.is_empty() {
         return Ok((Vec::new(), too_long));
     }
-    let task = escaped(&pieces.task.text)?;
-    let actions = pieces.actions.iter().map(|a| escaped(&a.text)).collect::<Result<Vec<_>, _>>()?;
     // Observations are only shown before a later target.
     let last_k = windows.iter().map(|w| w.k).max().unwrap_or(0);
-    let observations = pieces.observations[..last_k].iter().map(|o| escaped(&o.text)).collect::<Result<Vec<_>, _>>()?;
+    let escaped = EscapedPieces {
+        task: Escaped::of_text(&pieces.task.text)?,
+        actions: pieces.actions.iter().map(|a| Escaped::of_text(&a.text)).collect::<Result<_, _>>()?,
+        observations: pieces.observations[..last_k]
+            .iter()
+            .map(|o| Escaped::of_text(&o.text))
+            .collect::<Result<_, _>>()?,
+    };
+    let targets: Vec<TargetInfo<'_>> =
+        replay.steps.iter().map(|s| TargetInfo { tool: &s.action.tool, thought: &s.thought }).collect();
+    let lines = assemble(system, &escaped, &targets, windows, origin, counter.is_some())?;
+    Ok((lines, too_long))
+}
+
+/// The lines of `windows`: concatenations of the escaped pieces, byte for byte what
+/// `serde_json` writes for each `StepInstance`.
+pub(crate) fn assemble(
+    system: &SystemPiece,
+    pieces: &EscapedPieces,
+    targets: &[TargetInfo<'_>],
+    windows: Vec<Window>,
+    origin: Origin<'_>,
+    counted: bool,
+) -> Result<Vec<InstanceLine>, Issue> {
+    let (task, actions, observations) = (&pieces.task, &pieces.actions, &pieces.observations);
     let source = json_string(origin.source)?;
     let trajectory_id = json_string(origin.trajectory_id)?;
-    let num_steps = u32::try_from(replay.steps.len()).unwrap_or(u32::MAX);
+    let num_steps = u32::try_from(targets.len()).unwrap_or(u32::MAX);
     let row = origin.row.map_or_else(|| "null".to_string(), |r| r.to_string());
+    let system_piece = &system.piece;
     let mut out = Vec::with_capacity(windows.len());
     for Window { k, start, chars, tokens } in windows {
-        let tool = replay.steps[k].action.tool.clone();
+        let tool = targets[k].tool.to_string();
+        let thought = targets[k].thought;
         let id = json_string(&format!("{}#{k}", origin.trajectory_id))?;
         let window_len: usize = (start..k).map(|j| actions[j].json.len() + observations[j].json.len() + 64).sum();
         let mut line = Vec::with_capacity(
-            system.json.len()
+            system_piece.json.len()
                 + task.json.len()
                 + window_len
                 + actions[k].json.len()
+                + 2 * thought.len()
                 + 2 * id.len()
                 + source.len()
                 + 256,
@@ -102,13 +152,13 @@ pub(crate) fn instance_lines(
         line.extend_from_slice(b",\"id\":");
         line.extend_from_slice(&id);
         line.extend_from_slice(b",\"kind\":\"swe\",\"messages\":[{\"role\":\"system\",\"content\":");
-        line.extend_from_slice(&system.json);
+        line.extend_from_slice(&system_piece.json);
         line.extend_from_slice(b"},{\"role\":\"user\",\"content\":");
         line.extend_from_slice(&task.json);
         line.push(b'}');
         let mut h = Sha256::new();
         h.update([Role::System as u8]);
-        h.update(system.digest);
+        h.update(system_piece.digest);
         h.update([Role::User as u8]);
         h.update(task.digest);
         for j in start..k {
@@ -128,6 +178,10 @@ pub(crate) fn instance_lines(
         line.extend_from_slice(&actions[k].json);
         line.extend_from_slice(b",\"target_tool\":");
         line.extend_from_slice(&json_string(&tool)?);
+        if !thought.is_empty() {
+            line.extend_from_slice(b",\"target_thought\":");
+            line.extend_from_slice(&json_string(thought)?);
+        }
         line.extend_from_slice(b",\"provenance\":{\"source\":");
         line.extend_from_slice(&source);
         line.extend_from_slice(b",\"row\":");
@@ -137,9 +191,14 @@ pub(crate) fn instance_lines(
         line.extend_from_slice(format!(",\"step_index\":{k},\"num_steps\":{num_steps}}}}}\n").as_bytes());
         let mut key = [0u8; 16];
         key.copy_from_slice(&h.finalize()[..16]);
-        out.push(InstanceLine { line, tool, chars, tokens: counter.map(|_| tokens), key });
+        out.push(InstanceLine { line, tool, chars, tokens: counted.then_some(tokens), key });
     }
-    Ok((out, too_long))
+    Ok(out)
+}
+
+/// A [`Size`] without tokens.
+pub(crate) fn chars_only(chars: usize) -> Size {
+    Size { chars, tokens: 0 }
 }
 
 #[cfg(test)]
@@ -153,7 +212,7 @@ mod tests {
     fn replay() -> Replay {
         let steps = vec![
             Step {
-                thought: String::new(),
+                thought: "Try \"it\"\u{1}\n".into(),
                 action: Action::new("bash", [("command", "printf '\"\\\\\u{1}\t\u{7f}é\u{2028}'")]),
                 observation: "a\u{0}b\r\n</parameter> \u{1f600}".into(),
             },

@@ -142,6 +142,7 @@ pub fn math_instances(
                 messages: vec![Message::new(Role::System, MATH_SYSTEM_PROMPT), Message::new(Role::User, user)],
                 target,
                 target_tool: None,
+                target_thought: None,
                 reference_answer: answer.map(str::to_string),
                 provenance: Provenance {
                     source: source.to_string(),

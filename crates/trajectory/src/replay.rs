@@ -164,7 +164,7 @@ fn replay_list(list: &[Msg<'_>], split: Split) -> Result<Replay, Issue> {
 }
 
 /// The exit text when an assistant turn is SWE-agent's exit turn in `split`.
-fn exit_turn(m: &Msg<'_>, text: &str, split: Split) -> Option<String> {
+pub(crate) fn exit_turn(m: &Msg<'_>, text: &str, split: Split) -> Option<String> {
     let is_exit = match split {
         Split::Tool => {
             let no_call = match &m.tool_calls {
@@ -184,7 +184,7 @@ fn exit_turn(m: &Msg<'_>, text: &str, split: Split) -> Option<String> {
     Some(if first.starts_with(EXIT_PREFIX) { first.trim_end().to_string() } else { "Exit due to cost limit".into() })
 }
 
-fn tool_call(m: &Msg<'_>, text: &str, i: usize) -> Result<(String, Action), Issue> {
+pub(crate) fn tool_call(m: &Msg<'_>, text: &str, i: usize) -> Result<(String, Action), Issue> {
     let field = format!("messages[{i}].tool_calls");
     let calls = match &m.tool_calls {
         Calls::List(c) => c.as_slice(),

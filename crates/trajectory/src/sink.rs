@@ -130,6 +130,7 @@ pub fn instance_schema() -> Schema {
         ),
         Field::new("target", DataType::Utf8, false),
         Field::new("target_tool", DataType::Utf8, true),
+        Field::new("target_thought", DataType::Utf8, true),
         Field::new("reference_answer", DataType::Utf8, true),
         Field::new("provenance", DataType::Struct(provenance_fields()), false),
     ])
@@ -183,6 +184,7 @@ fn to_batch(items: &[StepInstance], schema: &Arc<Schema>) -> std::result::Result
         .with_field(Arc::new(Field::new("item", DataType::Struct(message_fields()), true)));
     let mut target = StringBuilder::new();
     let mut target_tool = StringBuilder::new();
+    let mut target_thought = StringBuilder::new();
     let mut answer = StringBuilder::new();
     let mut prov = StructBuilder::from_fields(provenance_fields(), n);
     let missing = |what: &str| format!("internal: no builder for {what}");
@@ -208,6 +210,7 @@ fn to_batch(items: &[StepInstance], schema: &Arc<Schema>) -> std::result::Result
         messages.append(true);
         target.append_value(&it.target);
         target_tool.append_option(it.target_tool.as_deref());
+        target_thought.append_option(it.target_thought.as_deref());
         answer.append_option(it.reference_answer.as_deref());
         let p = &it.provenance;
         prov.field_builder::<StringBuilder>(0).ok_or_else(|| missing("source"))?.append_value(&p.source);
@@ -225,6 +228,7 @@ fn to_batch(items: &[StepInstance], schema: &Arc<Schema>) -> std::result::Result
         Arc::new(messages.finish()),
         Arc::new(target.finish()),
         Arc::new(target_tool.finish()),
+        Arc::new(target_thought.finish()),
         Arc::new(answer.finish()),
         Arc::new(prov.finish()),
     ];

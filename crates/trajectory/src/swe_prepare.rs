@@ -1,5 +1,5 @@
 //! `srl-swe prepare` for SWE trajectories: SWE-smith parquet shards / JSONL rows / SWE-agent
-//! `.traj` files → step-wise SRL instances (issue 2; paper §4.2 and App. A; docs/prepare.md).
+//! `.traj` files → step-wise SRL instances (paper §4.2 and App. A; docs/prepare.md).
 //!
 //! Per record: filters (`resolved`, `model`), decode `messages`, tell the split, replay into
 //! steps ([`crate::replay`]), build instances ([`crate::context`]). Then, in input order:
@@ -12,7 +12,7 @@ use crate::context::{swe_instances, BuiltInstance, ContextOptions, Origin};
 use crate::driver::{drive, fields_of, Place};
 use crate::error::{Issue, IssueKind, Location, Result, TrajectoryError};
 use crate::holdout::Holdout;
-use crate::instance_lines::{instance_lines, SystemPiece};
+use crate::instance_lines::{instance_lines, InstanceLine, SystemPiece};
 use crate::out_dir::OutDirLock;
 use crate::progress::Reporter;
 use crate::replay::{replay_messages, replay_text};
@@ -192,6 +192,18 @@ fn instance_key(inst: &srl_core::StepInstance) -> [u8; 16] {
     k
 }
 
+fn kept(traj_id: String, lines: Vec<InstanceLine>, too_long: usize, notes: KeptNotes) -> Outcome {
+    let mut keys = Vec::with_capacity(lines.len());
+    let ready = lines
+        .into_iter()
+        .map(|l| {
+            keys.push(l.key);
+            Ready { tool: l.tool, chars: l.chars, tokens: l.tokens, payload: Payload::Line(l.line) }
+        })
+        .collect();
+    Outcome::Kept { traj_id, ready, too_long, keys, notes }
+}
+
 struct Worker<'a> {
     cfg: &'a SwePrepareConfig,
     system_text: String,
@@ -244,34 +256,36 @@ impl Worker<'_> {
             }
         }
         let split = self.file_splits[fi];
-        let replay = match fields.get("messages") {
-            Some(serde_json::Value::String(s)) => replay_text(s, split)?,
-            Some(v @ serde_json::Value::Array(_)) => replay_messages(v, split)?,
-            Some(_) => {
-                return Err(Issue::new(IssueKind::MalformedJson, "messages", "neither a JSON string nor a list"))
-            }
-            None => return Err(Issue::new(IssueKind::MissingColumn, "messages", "absent")),
-        };
         let traj_id = fields
             .get("traj_id")
             .and_then(|v| v.as_str())
             .or_else(|| fields.get("instance_id").and_then(|v| v.as_str()))
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}:{}", file.display, row.unwrap_or(0)));
-        drop(fields);
-        notes.exit_turn = replay.exit.is_some();
         let origin = Origin { source: &file.display, row, trajectory_id: &traj_id };
+        let fast = self.cfg.format == OutputFormat::Jsonl && self.counter.is_none();
+        let replay = match fields.get("messages") {
+            Some(serde_json::Value::String(s)) => {
+                // The fast path keeps user and tool texts escaped (docs/prepare.md, "Speed").
+                if let Some(list) = fast.then(|| crate::raw_json::scan(s)).flatten() {
+                    let replay = crate::fast_lines::replay_escaped(list, split)?;
+                    notes.exit_turn = replay.exit.is_some();
+                    let (lines, too_long) =
+                        crate::fast_lines::fast_lines(&replay, origin, &self.system, &self.cfg.context)?;
+                    return Ok(kept(traj_id.clone(), lines, too_long, notes));
+                }
+                replay_text(s, split)?
+            }
+            Some(v @ serde_json::Value::Array(_)) => replay_messages(v, split)?,
+            Some(_) => {
+                return Err(Issue::new(IssueKind::MalformedJson, "messages", "neither a JSON string nor a list"))
+            }
+            None => return Err(Issue::new(IssueKind::MissingColumn, "messages", "absent")),
+        };
+        notes.exit_turn = replay.exit.is_some();
         if self.cfg.format == OutputFormat::Jsonl {
             let (lines, too_long) = instance_lines(&replay, origin, &self.system, &self.cfg.context, self.counter)?;
-            let mut keys = Vec::with_capacity(lines.len());
-            let ready = lines
-                .into_iter()
-                .map(|l| {
-                    keys.push(l.key);
-                    Ready { tool: l.tool, chars: l.chars, tokens: l.tokens, payload: Payload::Line(l.line) }
-                })
-                .collect();
-            return Ok(Outcome::Kept { traj_id, ready, too_long, keys, notes });
+            return Ok(kept(traj_id.clone(), lines, too_long, notes));
         }
         let built = swe_instances(&replay, origin, &self.system_text, &self.cfg.context, self.counter);
         let keys = built.instances.iter().map(|b| instance_key(&b.instance)).collect();
