@@ -4,7 +4,7 @@
 Run with the project venv (pyarrow): `source scripts/env.sh && python datasets/make_samples.py`.
 Deterministic: the same inputs give byte-identical files; re-run it after adding spec files.
 
-SWE-smith trajectories (reference/formats.md §1-2) are rendered from spec files
+SWE-smith trajectories (docs/prepare.md) are rendered from spec files
 `datasets/swe-smith-src/*.json`, one trajectory each:
   {"instance_id", "traj_id", "model", "resolved", "problem_statement",
    "steps": [{"thought", "tool", "args", "observation"}], "patch"}
@@ -22,8 +22,8 @@ Outputs:
                                                            resolved, model, traj_id, patch)
   swe-smith/jsonl/tool.jsonl                               (the tool rows as JSONL)
   swe-smith/traj/<run>/<iid>/<iid>.traj (+ report.json, preds.json)  SWE-agent run folder
-  s1k/train-00000-of-00001.parquet, s1k-jsonl/train.jsonl  (s1K-1.1 columns, formats.md §6)
-  math-eval/{aime24,amc23,minerva_math}/test.jsonl          (Qwen2.5-Math shapes, formats.md §7)
+  s1k/train-00000-of-00001.parquet, s1k-jsonl/train.jsonl  (s1K-1.1 columns, docs/formats.md §6)
+  math-eval/{aime24,amc23,minerva_math}/test.jsonl          (Qwen2.5-Math shapes, docs/formats.md §7)
 """
 
 import hashlib

@@ -1,4 +1,4 @@
-//! End-to-end tests of `srl-swe eval` (issue 5) on the shipped environments in Docker: the gold
+//! End-to-end tests of `srl-swe eval` on the shipped environments in Docker: the gold
 //! fix resolves every task in oracle and end-to-end mode, an empty answer resolves none (and the
 //! FAIL_TO_PASS tests really fail), re-runs with the same `--out` skip finished instances, bad
 //! inputs become per-instance outcomes, and the `openai` backend is wired to the CLI.
@@ -344,7 +344,7 @@ fn rewrite_patch(path: &str, old: &str, new: &str) -> String {
 /// A conftest.py that reports every test as passed.
 const ALL_PASS_CONFTEST: &str = "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n    outcome = yield\n    report = outcome.get_result()\n    report.outcome = \"passed\"\n";
 
-/// Issue 17: a prediction that rewrites or overrides the tests that grade it never resolves,
+/// A prediction that rewrites or overrides the tests that grade it never resolves,
 /// for SWE-bench-shape instances (`environments/ledger`: tests only in `test_patch`) and
 /// SWE-smith-shape ones (`environments/minicalc`); the gold patch of the SWE-bench-shape
 /// environment resolves through the whole SWE-bench path (test-file reset, test-patch apply,
@@ -429,7 +429,7 @@ fn test_tampering_patches_do_not_resolve() {
     }
 }
 
-/// Issue 17: Ctrl-C records no interrupted instance as a result, exits 130, and the re-run
+/// Ctrl-C records no interrupted instance as a result, exits 130, and the re-run
 /// evaluates the rest, ending with every gold patch resolved.
 #[test]
 fn ctrl_c_records_nothing_in_flight_and_the_rerun_finishes() {

@@ -1,4 +1,4 @@
-//! `srl-swe grade` against the harness packages themselves (issue 12): a corpus of logs written
+//! `srl-swe grade` against the harness packages themselves: a corpus of logs written
 //! here, per parser family (django, sympy, pytest `-rA`, pytest v2 with ANSI colours and ids
 //! with spaces, pytest-options path ids, matplotlib, seaborn, CRLF line ends, the `[100%]`
 //! wrap, truncated logs, harness failure markers, two START…END blocks, a non-zero exit status

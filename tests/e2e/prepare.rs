@@ -1,4 +1,4 @@
-//! End-to-end tests of `srl-swe prepare` (issue 2): the shipped samples, the three-split
+//! End-to-end tests of `srl-swe prepare`: the shipped samples, the three-split
 //! equivalence, every bad-input class, `--strict`, byte-identical re-runs, parquet output read by
 //! pyarrow, context limits with a tokenizer, and the s1K-1.1 math path.
 use crate::common::{repo_root, srl_swe};
@@ -543,7 +543,7 @@ fn real_fixtures() -> PathBuf {
     repo_root().join("crates/trajectory/tests/fixtures/swe-smith-real")
 }
 
-/// Issue 13: SWE-smith keeps `report.json` in its evaluation folder; the summary says when a
+/// SWE-smith keeps `report.json` in its evaluation folder; the summary says when a
 /// `.traj` has none, and `--reports DIR` points at it.
 #[test]
 fn traj_reports_and_unknown_resolution_in_the_summary() {
@@ -574,7 +574,7 @@ fn traj_reports_and_unknown_resolution_in_the_summary() {
     assert_eq!(stats(&out)["records"]["kept"], 2, "{}", String::from_utf8_lossy(&res.stderr));
 }
 
-/// Issue 13: `srl-swe prepare data/` where `data/run1` is a symbolic link to a run folder.
+/// `srl-swe prepare data/` where `data/run1` is a symbolic link to a run folder.
 #[test]
 fn symlinked_run_folders_are_followed() {
     let dir = tmp();
@@ -592,7 +592,7 @@ fn symlinked_run_folders_are_followed() {
     assert!(sources.iter().all(|p| p.starts_with("run1/")), "{sources:?}");
 }
 
-/// Issue 17: a prepare killed with SIGKILL leaves its temporary file in --out; the next run
+/// A prepare killed with SIGKILL leaves its temporary file in --out; the next run
 /// removes it (and only files of that shape), and finishes normally.
 #[test]
 fn kill_9_leaves_a_temp_file_that_the_next_run_removes() {

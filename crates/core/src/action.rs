@@ -1,6 +1,6 @@
 //! The structured expert action and its canonical text form.
 //!
-//! SWE-smith ships the same tool call in three renderings (formats.md §1.4–1.6); every reader
+//! SWE-smith ships the same tool call in three renderings (docs/formats.md §1.4–1.6); every reader
 //! turns its rendering into one [`Action`] (tool name + parameters in schema order), and
 //! everything downstream (training target, reward, sandbox) consumes [`Action::to_canonical`].
 

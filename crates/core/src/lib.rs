@@ -1,7 +1,7 @@
 //! Shared types of srl-swe, serde only: the structured [`Action`] and its canonical text form,
 //! the tool schemas of SWE-agent's tools, the versioned on-disk records that cross crate
-//! boundaries ([`StepInstance`], [`RlvrItem`], [`TaskInstance`], [`Prediction`]) and atomic file
-//! output.
+//! boundaries ([`StepInstance`], [`RlvrItem`], [`TaskInstance`], [`Prediction`]), atomic file
+//! output, the one progress seam ([`progress`]) and the one seeded RNG ([`rng`]).
 //!
 //! Sibling crates: `srl-trajectory` (prepare), `srl-reward`, `srl-sandbox`, `srl-eval`,
 //! `srl-model`, `srl-train`; the binary is `srl-swe` (`crates/cli`).
@@ -17,7 +17,10 @@
 mod action;
 mod error;
 pub mod io;
+pub mod progress;
+pub mod prompts;
 mod records;
+pub mod rng;
 pub mod tools;
 
 pub use action::{Action, ActionParseError};

@@ -1,5 +1,8 @@
 //! Versioned on-disk records that cross crate boundaries. Every record is one JSON object per
-//! line carrying `"type"` and `"version"`; readers reject other types and newer versions.
+//! line carrying `"type"` and `"version"`. Deserializing one rejects a `version` newer than
+//! [`RECORD_VERSION`] (`known_version`), so every reader checks it without code of its own.
+//! The `type` tag names the record for people and other tools; serde does not check it on a
+//! struct, and each input file holds one record type, so readers do not either.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +11,18 @@ pub const RECORD_VERSION: u32 = 1;
 
 fn version() -> u32 {
     RECORD_VERSION
+}
+
+/// Accepts versions 1..=[`RECORD_VERSION`]: a record written by a newer srl-swe may mean
+/// something this one would misread.
+fn known_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let v = u32::deserialize(d)?;
+    if v == 0 || v > RECORD_VERSION {
+        return Err(serde::de::Error::custom(format!(
+            "record version {v} is not one this srl-swe reads (1..={RECORD_VERSION}); a newer srl-swe wrote it"
+        )));
+    }
+    Ok(v)
 }
 
 /// Chat role.
@@ -71,7 +86,7 @@ pub struct Provenance {
 #[serde(tag = "type", rename = "srl_step")]
 pub struct StepInstance {
     /// Record version ([`RECORD_VERSION`]).
-    #[serde(default = "version")]
+    #[serde(default = "version", deserialize_with = "known_version")]
     pub version: u32,
     /// Stable id: `<trajectory_id>#<step_index>`.
     pub id: String,
@@ -101,7 +116,7 @@ pub struct StepInstance {
 #[serde(tag = "type", rename = "rlvr_item")]
 pub struct RlvrItem {
     /// Record version.
-    #[serde(default = "version")]
+    #[serde(default = "version", deserialize_with = "known_version")]
     pub version: u32,
     /// Stable id.
     pub id: String,
@@ -175,6 +190,22 @@ pub struct Prediction {
     pub model_name_or_path: String,
     /// Unified diff (may be empty).
     pub model_patch: String,
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn records_of_a_newer_version_are_rejected() {
+        let item = r#"{"type":"rlvr_item","version":1,"id":"a","question":"q","answer":"1","source":"s"}"#;
+        assert_eq!(serde_json::from_str::<RlvrItem>(item).unwrap().version, 1);
+        let unversioned = r#"{"type":"rlvr_item","id":"a","question":"q","answer":"1","source":"s"}"#;
+        assert_eq!(serde_json::from_str::<RlvrItem>(unversioned).unwrap().version, RECORD_VERSION);
+        let newer = item.replace(r#""version":1"#, r#""version":2"#);
+        let e = serde_json::from_str::<RlvrItem>(&newer).unwrap_err().to_string();
+        assert!(e.contains("record version 2"), "{e}");
+    }
 }
 
 #[cfg(test)]

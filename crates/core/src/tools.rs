@@ -1,4 +1,4 @@
-//! Schemas of the SWE-agent tools that SWE-smith experts call (formats.md §1.7): `bash`
+//! Schemas of the SWE-agent tools that SWE-smith experts call (docs/formats.md §1.7): `bash`
 //! (`sweagent/tools/commands.py`), `str_replace_editor` (`tools/edit_anthropic/config.yaml`) and
 //! `submit` (`tools/review_on_submit_m/config.yaml`). The parameter order here is the canonical
 //! order of [`crate::Action`] text.
@@ -27,7 +27,7 @@ pub struct ParamSpec {
     /// Allowed values, when the schema has an enum.
     pub allowed: &'static [&'static str],
     /// Whether the `xml` split wraps the value in an extra newline on each side
-    /// (`old_str`, `new_str`, `file_text`: formats.md §1.5).
+    /// (`old_str`, `new_str`, `file_text`: docs/formats.md §1.5).
     pub xml_padded: bool,
 }
 

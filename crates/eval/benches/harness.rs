@@ -1,4 +1,4 @@
-//! Harness overhead and worker scaling of the Agentless-mini pipeline (issue 5 "Speed"): the
+//! Harness overhead and worker scaling of the Agentless-mini pipeline: the
 //! gold backend on the shipped environments in Docker, `--workers` 1 and 2 (the core count of
 //! the reference machine). Reports per-instance harness overhead (everything except model and
 //! test time: container start/removal, file reads, syntax check, patch build and apply), its

@@ -60,7 +60,20 @@ pub enum EvalError {
     },
     /// The sandbox failed in a way that is not a per-instance outcome.
     #[error("sandbox: {0}")]
-    Sandbox(String),
+    Sandbox(#[from] srl_sandbox::SandboxError),
+    /// A command the pipeline itself runs in the container (not the model's) failed.
+    #[error("sandbox: `{command}` failed (exit {exit_code}): {output}")]
+    SandboxCommand {
+        /// The command.
+        command: &'static str,
+        /// Its exit code.
+        exit_code: i64,
+        /// Its output (trimmed).
+        output: String,
+    },
+    /// An evaluation worker task panicked or was cancelled.
+    #[error("worker task failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
     /// A configuration value is invalid.
     #[error("config `{field}`: {message}")]
     Config {
@@ -82,7 +95,8 @@ impl EvalError {
             EvalError::Git { .. } => "git",
             EvalError::Diff { .. } => "diff",
             EvalError::Backend { .. } => "backend",
-            EvalError::Sandbox(_) => "sandbox",
+            EvalError::Sandbox(_) | EvalError::SandboxCommand { .. } => "sandbox",
+            EvalError::Worker(_) => "worker",
             EvalError::Config { .. } => "config",
         }
     }

@@ -1,5 +1,5 @@
 //! Task instances to evaluate: the shipped `environments/<name>/instances.jsonl` files
-//! (`srl_core::TaskInstance` lines) or a SWE-smith / SWE-bench instances file (formats.md §3.1,
+//! (`srl_core::TaskInstance` lines) or a SWE-smith / SWE-bench instances file (docs/formats.md §3.1,
 //! §4). SWE-bench stores FAIL_TO_PASS / PASS_TO_PASS as JSON strings and its `patch` is the gold
 //! fix; SWE-smith stores real lists and its `patch` is the bug (`image_name` starting with
 //! `swesmith.`). Malformed records are skipped and counted, or fail the load with `strict`.
@@ -214,7 +214,7 @@ pub fn load_jsonl(path: &Path, strict: bool, into: &mut LoadedInstances) -> Resu
                     .map_err(|e| ("-".to_string(), e.to_string()))
                     .and_then(instance_from_value),
             ),
-            // A line that is not UTF-8 is a bad record like any other (issue 17).
+            // A line that is not UTF-8 is a bad record like any other.
             Err(srl_core::CoreError::Record { line, message, .. }) => (line, Err(("-".to_string(), message))),
             Err(e) => return Err(e.into()),
         };

@@ -1,6 +1,6 @@
 //! Agentless-mini evaluation of SWE skill as the SRL paper measures it (Deng et al., arXiv
 //! 2510.25992, Table 5: resolve rate with oracle files and end-to-end), following
-//! facebookresearch/swe-rl `src/swerl/agentless_mini/` (method.md §10–12):
+//! facebookresearch/swe-rl `src/swerl/agentless_mini/` (docs/method.md §10–12):
 //!
 //! - [`prompts`]: the `AGENTLESS_REPAIR` and `LOCALIZATION` prompts, verbatim;
 //! - [`localize`]: repository tree and localization parsing (end-to-end mode);
@@ -36,7 +36,6 @@ pub mod pipeline;
 pub mod prompts;
 mod pystr;
 pub mod rerank;
-mod rng;
 pub mod search_replace;
 pub mod unidiff;
 

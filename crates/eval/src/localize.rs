@@ -1,6 +1,6 @@
 //! File-level localization of Agentless-mini (facebookresearch/swe-rl,
 //! `src/swerl/agentless_mini/localize.py` and `utils/data.py`: `filter_none_python`,
-//! `filter_out_test_files`, `show_project_structure`, `correct_file_paths`; method.md §10).
+//! `filter_out_test_files`, `show_project_structure`, `correct_file_paths`; docs/method.md §10).
 //!
 //! The repository tree keeps `.py` files only and drops every entry whose name starts with
 //! `test` (unless the instance id starts with `pytest`). Greedy: at most 5 files, 4-space
@@ -8,7 +8,7 @@
 //! split into lines and only lines exactly equal to a file of the tree are kept.
 
 use crate::pystr::py_strip;
-use crate::rng::SplitMix64;
+use srl_core::rng::SplitMix64;
 use std::collections::BTreeMap;
 
 /// A directory tree of file paths.
@@ -85,7 +85,7 @@ impl Tree {
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(r) = rng.as_deref_mut() {
             let seed = r.next_u64();
-            crate::rng::shuffle(&mut entries, seed);
+            SplitMix64::new(seed).shuffle(&mut entries);
         }
         for (name, sub) in entries {
             out.push_str(&" ".repeat(level * indent));

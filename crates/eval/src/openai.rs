@@ -268,12 +268,17 @@ mod tests {
     /// A minimal OpenAI-compatible server on 127.0.0.1: answers each request with the next
     /// (status, body) from `script`, recording what it received.
     fn server(script: Vec<(u16, String)>) -> (String, Seen) {
+        server_with_retry_after(script.into_iter().map(|(status, body)| (status, body, None)).collect())
+    }
+
+    /// [`server`] whose scripted answers may carry a `Retry-After: <seconds>` header.
+    fn server_with_retry_after(script: Vec<(u16, String, Option<u64>)>) -> (String, Seen) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen: Seen = Arc::new(Mutex::new(Vec::new()));
         let seen2 = seen.clone();
         std::thread::spawn(move || {
-            for (status, body) in script {
+            for (status, body, retry_after) in script {
                 let (stream, _) = listener.accept().unwrap();
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut request_line = String::new();
@@ -303,7 +308,8 @@ mod tests {
                 ));
                 let mut stream = stream;
                 let reason = if status == 200 { "OK" } else { "Error" };
-                write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+                let extra = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+                write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
                 stream.flush().unwrap();
             }
         });
@@ -353,6 +359,27 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({"model":"tiny-coder","messages":[{"role":"user","content":"Fix it"}],"temperature":0.0,"max_tokens":128,"n":1})
+        );
+    }
+
+    /// A 429 with `Retry-After` waits as long as the server asked, not the (much
+    /// shorter) exponential backoff.
+    #[test]
+    fn a_429_waits_for_the_servers_retry_after() {
+        let ok = r#"{"choices":[{"index":0,"message":{"role":"assistant","content":"done"},"finish_reason":"stop"}]}"#;
+        let (url, seen) = server_with_retry_after(vec![
+            (429, "{\"error\":\"rate limited\"}".into(), Some(1)),
+            (200, ok.into(), None),
+        ]);
+        let backend = OpenAiBackend::new(config(url, "SRL_EVAL_TEST_KEY_UNSET")).unwrap();
+        let started = std::time::Instant::now();
+        let c = backend.complete(&request()).unwrap();
+        let waited = started.elapsed();
+        assert_eq!(c.text, "done");
+        assert_eq!(seen.lock().unwrap().len(), 2, "one retry after the 429");
+        assert!(
+            waited >= Duration::from_millis(950),
+            "Retry-After: 1 honoured, waited only {waited:?} (backoff is 10 ms)"
         );
     }
 

@@ -1,4 +1,4 @@
-//! Task instances from parquet (the Hugging Face form of SWE-bench and SWE-smith, formats.md
+//! Task instances from parquet (the Hugging Face form of SWE-bench and SWE-smith, docs/formats.md
 //! §3.1 and §4): each row becomes a JSON object (strings, booleans, integers and lists of
 //! strings; other column types are left out) and goes through the same conversion as a JSONL
 //! line (`crate::instances::instance_from_value`). Reader: `parquet` crate's arrow reader.

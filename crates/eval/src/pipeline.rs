@@ -1,4 +1,4 @@
-//! The Agentless-mini evaluation pipeline (facebookresearch/swe-rl `agentless_mini`, method.md
+//! The Agentless-mini evaluation pipeline (facebookresearch/swe-rl `agentless_mini`, docs/method.md
 //! §10–12) on top of `srl-sandbox`, one task container per instance:
 //!
 //! 1. start the task's container and check out its state (`srl_sandbox::start_task`);
@@ -321,7 +321,8 @@ impl<S: Sandbox> Ctx<'_, S> {
         files: &[SourceFile],
         clock: &mut Clock,
     ) -> Result<(SampleResult, Vec<EditedFile>)> {
-        let seed = (self.config.samples > 1).then(|| crate::rng::seed_for(&self.instance.instance_id, sample as u64));
+        let seed =
+            (self.config.samples > 1).then(|| srl_core::rng::seed_for(&self.instance.instance_id, sample as u64));
         let backend = self.backend.clone();
         let count = move |t: &str| backend.count_tokens(t).unwrap_or_else(|| approx_tokens(t));
         let (context, shown) = file_context_counted(files, self.config.max_input_tokens, seed, &count);
@@ -350,7 +351,7 @@ impl<S: Sandbox> Ctx<'_, S> {
         // (`all_generations`), not from the `<solution>` part, even with THINKING on.
         let edits = apply_answer(&completion.text, &shown_files);
         let changed: Vec<&EditedFile> = edits.changed_files().collect();
-        let bad = syntax_errors(self.sandbox, &changed).await.map_err(|e| EvalError::Sandbox(e.to_string()))?;
+        let bad = syntax_errors(self.sandbox, &changed).await?;
         let patch = finalize(edits.num_blocks, &edits.files, bad.is_empty())?;
         rec.num_blocks = edits.num_blocks;
         rec.edits = edits.edits;
@@ -369,7 +370,10 @@ impl<S: Sandbox> Ctx<'_, S> {
         clock: &mut Clock,
     ) -> Result<(Vec<String>, u64, bool)> {
         let settings = if self.config.samples > 1 {
-            LocalizationSettings::sampled(crate::rng::seed_for(&self.instance.instance_id, 1_000_000 + sample as u64))
+            LocalizationSettings::sampled(srl_core::rng::seed_for(
+                &self.instance.instance_id,
+                1_000_000 + sample as u64,
+            ))
         } else {
             LocalizationSettings::GREEDY
         };
@@ -411,14 +415,13 @@ async fn generate<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResult, clo
             let out = ctx
                 .sandbox
                 .exec(&ExecRequest::new("git ls-files").workdir("/testbed").timeout(Duration::from_secs(60)))
-                .await
-                .map_err(|e| EvalError::Sandbox(e.to_string()))?;
+                .await?;
             if !out.success() {
-                return Err(EvalError::Sandbox(format!(
-                    "git ls-files failed ({}): {}",
-                    out.exit_code,
-                    out.output.trim()
-                )));
+                return Err(EvalError::SandboxCommand {
+                    command: "git ls-files",
+                    exit_code: out.exit_code,
+                    output: out.output.trim().to_string(),
+                });
             }
             let tree = Tree::from_paths(out.stdout.lines(), &ctx.instance.instance_id);
             let known = tree.file_paths();
@@ -455,10 +458,9 @@ async fn generate<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResult, clo
 
 /// Applies, tests and grades (steps 4–5).
 async fn apply_and_grade<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResult, clock: &mut Clock) -> Result<()> {
-    let sb_err = |e: srl_sandbox::SandboxError| EvalError::Sandbox(e.to_string());
     let empty = result.model_patch.trim().is_empty();
     if !empty {
-        let applied = apply_patch(ctx.sandbox, &result.model_patch, false).await.map_err(sb_err)?;
+        let applied = apply_patch(ctx.sandbox, &result.model_patch, false).await?;
         result.patch_applied = applied.applied;
         result.apply_method = applied.method;
         if !result.patch_applied {
@@ -470,8 +472,7 @@ async fn apply_and_grade<S: Sandbox>(ctx: &Ctx<'_, S>, result: &mut InstanceResu
     }
     clock.phase("apply");
     let t = Instant::now();
-    let run =
-        run_tests(ctx.sandbox, ctx.instance, Duration::from_secs(ctx.config.test_timeout_s)).await.map_err(sb_err)?;
+    let run = run_tests(ctx.sandbox, ctx.instance, Duration::from_secs(ctx.config.test_timeout_s)).await?;
     clock.test += t.elapsed();
     clock.phase("test");
     if let Some(problem) = &run.problem {
@@ -628,9 +629,7 @@ pub async fn evaluate<P: EnvProvider>(
     }
     interrupted |= srl_sandbox::docker::shutting_down();
     while let Some(joined) = workers.join_next().await {
-        if let Err(e) = joined {
-            return Err(EvalError::Sandbox(format!("worker task failed: {e}")));
-        }
+        joined?;
     }
     Ok(RunSummary { evaluated, resumed, wall: start.elapsed(), interrupted })
 }

@@ -1,7 +1,7 @@
 //! Agentless-mini prompts, verbatim from facebookresearch/swe-rl: `AGENTLESS_REPAIR` and
 //! `CODE_FILE` (`src/swerl/core/prompts.py`) and `LOCALIZATION`
 //! (`src/swerl/agentless_mini/utils/prompts.py`), plus the context builders of
-//! `repair.py` (`construct_topn_file_context`) and `localize.py` (method.md §10).
+//! `repair.py` (`construct_topn_file_context`) and `localize.py` (docs/method.md §10).
 //!
 //! Token counts: upstream counts with tiktoken/HF tokenizers; this crate has no tokenizer, so
 //! [`approx_tokens`] estimates one token per 4 bytes (a common estimate for code with BPE
@@ -126,7 +126,7 @@ pub fn file_context_counted(
         }
     }
     if let Some(seed) = shuffle_seed {
-        crate::rng::shuffle(&mut blocks, seed);
+        srl_core::rng::SplitMix64::new(seed).shuffle(&mut blocks);
     }
     let paths = blocks.iter().map(|(p, _)| p.clone()).collect();
     let text = blocks.into_iter().map(|(_, b)| b).collect::<Vec<_>>().join("\n\n");

@@ -1,6 +1,6 @@
 //! Reranking of several repair samples by majority vote over normalized patches, as
 //! Agentless-mini's `rerank.py` does with `--applied_rankers none` (facebookresearch/swe-rl,
-//! `src/swerl/agentless_mini/rerank.py` `majority_voting`; method.md §10): empty patches do not
+//! `src/swerl/agentless_mini/rerank.py` `majority_voting`; docs/method.md §10): empty patches do not
 //! vote; the key with the most votes wins, ties go to the key that appeared first, and the
 //! winner's original `model_patch` (its earliest sample) is returned.
 //!

@@ -1,7 +1,7 @@
 //! SEARCH/REPLACE edits exactly as Agentless-mini parses and applies them (facebookresearch/swe-rl,
 //! `src/swerl/agentless_mini/utils/data.py`: `extract_python_blocks`,
 //! `split_edit_multifile_commands`, `parse_diff_edit_commands`; `repair.py`:
-//! `_post_process_multifile_repair`; method.md §10 steps 1–4), with one recorded outcome per
+//! `_post_process_multifile_repair`; docs/method.md §10 steps 1–4), with one recorded outcome per
 //! edit so a report can say why an edit was not applied.
 //!
 //! Upstream quirks kept on purpose (they change resolve rates):

@@ -1,4 +1,4 @@
-//! Parity of the eval scripts with the `swebench` package itself (issue 12): for SWE-bench
+//! Parity of the eval scripts with the `swebench` package itself: for SWE-bench
 //! instance records written here (django, sympy, sphinx, astropy, pytest, matplotlib, requests,
 //! xarray, scikit-learn, seaborn, pylint, and a 5.x row carrying its own `eval_script`), the
 //! script `srl_sandbox::grading::eval_script` builds equals swebench 5.0.2's

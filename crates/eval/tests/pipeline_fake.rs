@@ -239,7 +239,7 @@ impl ModelBackend for Down {
     }
 }
 
-/// Issue 17: a backend outage is not a finished empty patch: the result is `retryable`, and a
+/// A backend outage is not a finished empty patch: the result is `retryable`, and a
 /// re-run with a healthy backend evaluates the instance again.
 #[tokio::test]
 async fn backend_outages_are_evaluated_again() {
@@ -258,7 +258,7 @@ async fn backend_outages_are_evaluated_again() {
     assert!(out.results()[0].resolved && !out.results()[0].retryable);
 }
 
-/// Issue 17: under the SWE-smith rule a flooded or empty log resolves nothing (a test with no
+/// Under the SWE-smith rule a flooded or empty log resolves nothing (a test with no
 /// status fails), and the statuses printed after a flood are still read (head + tail capture).
 #[tokio::test]
 async fn flooded_and_empty_logs_do_not_resolve() {

@@ -1,5 +1,6 @@
 //! Our own `Device` and `DType` enums (tch stays behind local types), convertible to
-//! tch's and parsed from CLI strings (`cpu`, `cuda`, `cuda:1`; `f32`, `bf16`, `f16`).
+//! tch's and parsed from CLI and config strings (`auto`, `cpu`, `cuda`, `cuda:1`; `f32`, `bf16`,
+//! `f16`) by one `FromStr` each, which every command and the trainer's config use.
 
 use crate::error::{ModelError, Result};
 use std::fmt;
@@ -24,6 +25,15 @@ impl Device {
         }
     }
 
+    /// The first CUDA device when libtorch sees one, else the CPU (`auto`).
+    pub fn auto() -> Self {
+        if tch::Cuda::is_available() {
+            Self::Cuda(0)
+        } else {
+            Self::Cpu
+        }
+    }
+
     /// Fails when CUDA is asked for but libtorch sees no GPU.
     pub fn check_available(self) -> Result<()> {
         match self {
@@ -45,9 +55,13 @@ impl Device {
 impl FromStr for Device {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self> {
-        let unknown =
-            || ModelError::UnknownName { what: "device", name: s.to_string(), expected: "cpu, cuda, cuda:N".into() };
+        let unknown = || ModelError::UnknownName {
+            what: "device",
+            name: s.to_string(),
+            expected: "auto, cpu, cuda, cuda:N".into(),
+        };
         match s {
+            "auto" => Ok(Self::auto()),
             "cpu" => Ok(Self::Cpu),
             "cuda" => Ok(Self::Cuda(0)),
             _ => s.strip_prefix("cuda:").and_then(|n| n.parse().ok()).map(Self::Cuda).ok_or_else(unknown),

@@ -177,10 +177,7 @@ pub fn weight_shapes(config: &Qwen2Config) -> BTreeMap<String, Vec<i64>> {
 /// per tensor, independent of libtorch's global generator and of other threads.
 fn normal_values(seed: u64, name: &str, n: usize, std: f64) -> Vec<f32> {
     use rand::{Rng, SeedableRng};
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for b in name.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = srl_core::rng::fnv1a(srl_core::rng::FNV_OFFSET_BASIS ^ seed, name.bytes());
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(h);
     let mut out = Vec::with_capacity(n + 1);
     while out.len() < n {

@@ -1,4 +1,4 @@
-//! The output format of an SRL policy (paper §4.2, method.md §4): a private monologue in
+//! The output format of an SRL policy (paper §4.2, docs/method.md §4): a private monologue in
 //! `<think>…</think>`, then the action, then nothing but whitespace.
 //!
 //! # Grammar

@@ -1,5 +1,5 @@
 //! `srl-reward`: the reward of Supervised Reinforcement Learning (Deng et al., arXiv 2510.25992,
-//! §4.2; method.md §5–6, §13), shared by the trainer, the `srl-swe reward` command and a future
+//! §4.2; docs/method.md §5–6, §13), shared by the trainer, the `srl-swe reward` command and a future
 //! reward server.
 //!
 //! - [`sequence_matcher`]: an exact port of CPython's `difflib.SequenceMatcher` over Unicode

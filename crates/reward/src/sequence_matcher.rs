@@ -1,5 +1,5 @@
 //! A faithful port of CPython's `difflib.SequenceMatcher` (`Lib/difflib.py`) over Unicode code
-//! points, as specified in method.md §6: the `b2j` chain on `b` with optional junk and autojunk
+//! points, as specified in docs/method.md §6: the `b2j` chain on `b` with optional junk and autojunk
 //! ("popular" elements), `find_longest_match` with CPython's tie-breaking and junk/popular
 //! extension, `get_matching_blocks` (LIFO region stack, sort, merge of adjacent blocks,
 //! sentinel) and `ratio()` in f64 (1.0 for two empty strings). Results are bit-identical to
@@ -452,7 +452,7 @@ pub fn ratio_with(a: &str, b: &str, autojunk: bool) -> f64 {
 mod tests {
     use super::*;
 
-    /// method.md §6 golden values (CPython 3.11, autojunk on).
+    /// docs/method.md §6 golden values (CPython 3.11, autojunk on).
     #[test]
     fn golden_table() {
         let ab10x = format!("{}x", "ab".repeat(10));

@@ -1,4 +1,4 @@
-//! The SRL reward (paper §4.2, method.md §5) and the [`RewardFn`] seam the trainer plugs rewards
+//! The SRL reward (paper §4.2, docs/method.md §5) and the [`RewardFn`] seam the trainer plugs rewards
 //! into.
 //!
 //! r = `difflib.SequenceMatcher(None, model_action, expert_action).ratio()` when the output
@@ -218,19 +218,7 @@ pub struct Group<'a> {
     pub target: &'a RewardTarget,
 }
 
-/// Progress of a batch job, reported by the library and drawn (or not) by the caller.
-pub trait Progress: Send + Sync {
-    /// `n` more items are done.
-    fn advance(&self, n: u64);
-}
-
-/// A [`Progress`] that reports nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn advance(&self, _n: u64) {}
-}
+pub use srl_core::progress::{NoProgress, Progress};
 
 /// Scores many groups on all cores (rayon's global pool): per group, [`RewardFn::score_group`].
 /// Results are in input order; a group whose target lacks a field yields its error.
@@ -298,7 +286,7 @@ mod tests {
 
     #[test]
     fn reward_is_ratio_with_model_as_a_and_expert_as_b() {
-        // method.md §6: SequenceMatcher(None, "abcd", "bcde").ratio() == 0.75.
+        // docs/method.md §6: SequenceMatcher(None, "abcd", "bcde").ratio() == 0.75.
         let r = srl_reward("<think>t</think>abcd", "bcde", TaskKind::Math);
         assert_eq!(r, 0.75);
         // Asymmetric golden pair: a = "ab"*10 + "x" (model), b = "ab"*150 (expert).

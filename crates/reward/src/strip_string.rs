@@ -1,5 +1,5 @@
 //! Answer normalization of the Qwen2.5-Math evaluation (QwenLM/Qwen2.5-Math,
-//! `evaluation/parser.py` `strip_string`, method.md §13), step by step in the same order.
+//! `evaluation/parser.py` `strip_string`, docs/method.md §13), step by step in the same order.
 //!
 //! Deviations, all deliberate and conservative:
 //! - Number words: the reference uses `word2number`, which ignores words that are not number

@@ -1,4 +1,4 @@
-//! Parity of the SequenceMatcher port with CPython's `difflib` (method.md §6): 12,000 pairs from
+//! Parity of the SequenceMatcher port with CPython's `difflib` (docs/method.md §6): 12,000 pairs from
 //! a seeded generator, scored by CPython in one subprocess and by the port; ratios must be
 //! bit-identical (f64 bits) and `get_matching_blocks()` identical.
 //!

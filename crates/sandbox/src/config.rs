@@ -1,5 +1,5 @@
 //! Resource limits and defaults of a sandbox container (SWE-bench / SWE-agent practice,
-//! rust-stack.md §7): the file layer is serde with `deny_unknown_fields` and named defaults.
+//! SWE-ReX and SWE-bench practice): the file layer is serde with `deny_unknown_fields` and named defaults.
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -58,6 +58,10 @@ pub struct SandboxConfig {
     /// Read and write bandwidth limit on the block device holding Docker's data (bytes/s;
     /// 0 = none). Applied when that device is found on this host.
     pub io_bps: i64,
+    /// Extra labels on every container (e.g. `srl-swe.session` / `srl-swe.server` of the session
+    /// server), besides `srl-swe`, `srl-swe.run` and the owner's.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for SandboxConfig {
@@ -76,6 +80,7 @@ impl Default for SandboxConfig {
             tmp_bytes: DEFAULT_TMP_BYTES,
             read_only_root: true,
             io_bps: DEFAULT_IO_BPS,
+            labels: Default::default(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! [`DockerSandbox`]: one long-lived container per task on the local Docker Engine through
-//! bollard 0.21 (rust-stack.md §5, SWE-bench `docker_utils.py`). The container idles on a bash
+//! bollard 0.21 (bollard docs, SWE-bench `harness/docker_utils.py`). The container idles on a bash
 //! loop that reaps orphans ([`IDLE_INIT`]) under the profile of [`crate::hardening`] (no
 //! network, no capabilities for the command user, `no-new-privileges`, read-only image root,
 //! size-capped memory-backed `/testbed` and `/tmp`, memory / CPU / pids / block-I/O limits) and
@@ -298,6 +298,7 @@ impl DockerSandbox {
         }
         let mut labels = HashMap::from([(LABEL.to_string(), "1".to_string()), (RUN_LABEL.to_string(), run_id)]);
         labels.extend(crate::owner::Owner::current().labels());
+        labels.extend(config.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         let testbed = image_testbed(docker, image, owner, &labels).await?;
         let body = ContainerCreateBody {
             image: Some(image.to_string()),

@@ -10,7 +10,7 @@
 //! image name, the Dockerfile, the repo files and the patches); a present image with the same
 //! hash is reused.
 use crate::paths::pack_tar;
-use crate::progress::Progress;
+use srl_core::progress::Progress;
 use crate::{Result, SandboxError};
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::Docker;
@@ -280,7 +280,7 @@ pub async fn ensure_environment_images(
         .into_iter()
         .filter(|e| options.only.is_empty() || options.only.contains(&e.name))
         .collect();
-    progress.start(envs.len() as u64, "environment images");
+    progress.start(Some(envs.len() as u64), "environment images");
     let mut outcomes = Vec::new();
     for env in &envs {
         let hash = environment_hash(env, &options.base_image)?;
@@ -292,7 +292,7 @@ pub async fn ensure_environment_images(
         } else {
             tracing::debug!(environment = %env.name, image = %env.image, "environment image up to date");
         }
-        progress.advance(&env.name);
+        progress.item_done(&env.name);
         outcomes.push(BuildOutcome { environment: env.name.clone(), image: env.image.clone(), hash, built });
     }
     progress.finish();

@@ -7,7 +7,7 @@
 //! - [`report`]: log validity (failure markers, both markers, first START…END block, exit-status
 //!   cross-check), the F2P/P2P report with 5.x's truncated-id rule, FULL/PARTIAL/NO.
 //!
-//! Grading cannot be gamed by the patch (issue 17): before the eval script runs, the test files
+//! Grading cannot be gamed by the patch: before the eval script runs, the test files
 //! (the test patch's, and the files of the FAIL_TO_PASS / PASS_TO_PASS ids) and every changed
 //! `conftest.py`, `pytest.ini`, `setup.cfg`, `tox.ini` and `pyproject.toml` are put back to the
 //! task's state (deleted when the patch created them); the SWE-bench script then re-applies

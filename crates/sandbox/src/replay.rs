@@ -271,10 +271,10 @@ pub async fn replay_many(
     scorer: &Scorer,
     progress: &dyn Progress,
 ) -> Vec<ReplayResult> {
-    progress.start(items.len() as u64, "replay");
+    progress.start(Some(items.len() as u64), "replay");
     let results: Vec<ReplayResult> = futures_util::stream::iter(items.iter().map(|(inst, traj)| async move {
         let r = replay_trajectory(inst, traj, config, scorer).await;
-        progress.advance(&traj.traj_id);
+        progress.item_done(&traj.traj_id);
         r
     }))
     .buffered(jobs.max(1))

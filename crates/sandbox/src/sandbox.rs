@@ -1,6 +1,6 @@
 //! The `Sandbox` trait: where SWE actions run. One long-lived environment per task with a
 //! per-command timeout that kills the whole process tree, capped output and file transfer
-//! (SWE-bench `docker_utils.py`, SWE-ReX practice; rust-stack.md §7). Implementations:
+//! (SWE-bench `docker_utils.py`, SWE-ReX practice). Implementations:
 //! [`crate::DockerSandbox`] (real containers on bollard) and [`crate::FakeSandbox`] (host bash
 //! in a temporary folder, for fast tests of the code above).
 use crate::{Result, SandboxError};

@@ -52,15 +52,10 @@ pub async fn prepare_task<S: Sandbox>(sandbox: S, instance: &TaskInstance) -> Re
         format!("git checkout -q -f {} && ", crate::paths::shell_quote(&instance.base_commit))
     };
     let script = format!("{checkout}git rev-parse HEAD");
-    let out = sandbox.exec(&ExecRequest::new(script.clone()).workdir("/testbed")).await?;
-    if !out.success() {
-        return Err(SandboxError::CommandFailed {
-            sandbox: sandbox.name().to_string(),
-            cmd: script,
-            exit_code: out.exit_code,
-            output: out.output,
-        });
-    }
+    let out = sandbox
+        .exec(&ExecRequest::new(script.clone()).workdir("/testbed"))
+        .await?
+        .require_success(sandbox.name(), &script)?;
     let base_sha = out.stdout.trim().to_string();
     Ok(TaskEnv { sandbox, instance: instance.clone(), base_sha })
 }

@@ -1,5 +1,5 @@
 //! One conformance suite for every `Sandbox` implementation, expanded by a macro
-//! (style.md §3.7, burn's `testgen_all!`). Docker tests need a running engine and the base image
+//! (as burn's `testgen_all!` does). Docker tests need a running engine and the base image
 //! (`bash scripts/setup.sh`); they fail, not skip, without them.
 use srl_sandbox::{Capture, DockerSandbox, ExecRequest, FakeSandbox, Sandbox, SandboxConfig, SandboxError};
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Checkpoints: `checkpoint-<step>/` holds the policy in Hugging Face layout (`config.json`,
-//! `model.safetensors`, codec files; the Hugging Face checkpoint layout, DESIGN.md "Checkpoints") plus the
+//! `model.safetensors`, codec files; the Hugging Face checkpoint layout, docs/design.md) plus the
 //! trainer state beside it: `optimizer.safetensors` (AdamW moments) and `trainer_state.json`
 //! (step, stage, data cursor, seed, best score). The RNG needs no stored state: every random
 //! draw is seeded from (seed, step, round), so resuming from step k reproduces steps k+1… exactly.

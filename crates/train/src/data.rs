@@ -12,9 +12,7 @@ use srl_core::{Message, RlvrItem, Role, StepInstance};
 use srl_reward::RewardTarget;
 use std::path::Path;
 
-/// System prompt of RLVR prompts: Qwen2.5-Math's `qwen25-math-cot` system turn
-/// (`docs/training.md`).
-pub const MATH_SYSTEM_PROMPT: &str = "Please reason step by step, and put your final answer within \\boxed{}.";
+pub use srl_core::prompts::MATH_COT_SYSTEM_PROMPT;
 
 /// One prompt and what its responses are scored against.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +56,7 @@ fn check_step(s: &StepInstance) -> std::result::Result<(), (&'static str, String
 /// Reads `path` as records of the type `reward` needs. With `skip_bad` false the first bad
 /// record is an error naming its line and field.
 pub fn load_items(path: &Path, reward: RewardKind, skip_bad: bool) -> Result<Loaded> {
-    load_items_with(path, reward, skip_bad, MATH_SYSTEM_PROMPT)
+    load_items_with(path, reward, skip_bad, MATH_COT_SYSTEM_PROMPT)
 }
 
 /// [`load_items`] with the system prompt of RLVR prompts.

@@ -35,7 +35,8 @@ pub mod math_eval;
 pub mod metrics;
 pub mod optimizer;
 pub mod png;
-pub mod rng;
+/// The seeded RNG (SplitMix64), at home in `srl-core`.
+pub use srl_core::rng;
 pub mod rollout;
 pub mod schedule;
 pub mod srl_eval;

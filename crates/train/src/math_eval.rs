@@ -4,7 +4,7 @@
 //! ([`srl_reward::MathAnswerReward`]). `srl-swe eval --mode math` and the trainer's RLVR
 //! validation both call [`evaluate_math`].
 
-use crate::data::MATH_SYSTEM_PROMPT;
+use crate::data::MATH_COT_SYSTEM_PROMPT;
 use crate::error::{Result, TrainError};
 use crate::rollout::trajectory_seed;
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ pub struct MathEvalSummary {
 
 /// The prompt of a problem: the Qwen2.5-Math CoT system turn and the question.
 pub fn math_prompt(policy: &Policy, question: &str, prefix: &str, system: Option<&str>) -> Result<Vec<u32>> {
-    let system = system.unwrap_or(MATH_SYSTEM_PROMPT);
+    let system = system.unwrap_or(MATH_COT_SYSTEM_PROMPT);
     crate::rollout::prompt_ids(
         policy,
         &[Message::new(Role::System, system), Message::new(Role::User, question)],

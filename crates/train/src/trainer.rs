@@ -76,12 +76,8 @@ fn reward_fn(kind: RewardKind) -> Box<dyn RewardFn> {
 }
 
 fn device_of(s: &str) -> Result<srl_model::Device> {
-    let d = match s {
-        "cpu" => srl_model::Device::Cpu,
-        "cuda" => srl_model::Device::Cuda(0),
-        _ if tch::Cuda::is_available() => srl_model::Device::Cuda(0),
-        _ => srl_model::Device::Cpu,
-    };
+    let d: srl_model::Device =
+        s.parse().map_err(|e: srl_model::ModelError| TrainError::invalid("model.device", e.to_string()))?;
     d.check_available().map_err(|e| TrainError::invalid("model.device", e.to_string()))?;
     Ok(d)
 }
@@ -220,7 +216,7 @@ pub fn train_with_sources(
     let mut stage_data: Vec<StageData> = Vec::with_capacity(cfg.stages.len());
     let mut stage_val: Vec<Vec<PromptItem>> = Vec::with_capacity(cfg.stages.len());
     for st in &cfg.stages {
-        let system = st.config.system_prompt.as_deref().unwrap_or(crate::data::MATH_SYSTEM_PROMPT);
+        let system = st.config.system_prompt.as_deref().unwrap_or(crate::data::MATH_COT_SYSTEM_PROMPT);
         let source = if st.config.kind == StageKind::Grpo { sources(st)? } else { None };
         let (train, n_items) = match &source {
             Some(s) => (Vec::new(), s.len()),

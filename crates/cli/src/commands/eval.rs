@@ -9,7 +9,6 @@ use srl_eval::instances::InstanceFilter;
 use srl_eval::outputs::{InstanceResult, OutputDir};
 use srl_eval::pipeline::{evaluate, run_info, DockerEnvs, EvalConfig, Mode, Reporter};
 use srl_eval::{EmptyBackend, GoldBackend, ModelBackend, OpenAiBackend, OpenAiConfig, ReplayBackend};
-use srl_sandbox::grading::GradingRule;
 use srl_sandbox::SandboxConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,30 +42,11 @@ pub(crate) enum ModelKind {
     Local,
 }
 
-/// Grading convention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Grading {
-    /// Each instance's own harness: SWE-bench rows the SWE-bench rule, SWE-smith rows and the
-    /// shipped environments SWE-smith's (docs/swe-bench.md).
-    Auto,
-    /// SWE-bench 5.x: F2P passes iff PASSED/XFAIL, P2P also if SKIPPED; missing fails.
-    SweBench,
-    /// SWE-smith: PASSED/XFAIL pass, missing/FAILED/ERROR fail, SKIPPED counts for neither.
-    SweSmith,
-}
-
-impl Grading {
-    pub(crate) fn rule(self) -> Option<GradingRule> {
-        match self {
-            Grading::Auto => None,
-            Grading::SweBench => Some(GradingRule::SweBench),
-            Grading::SweSmith => Some(GradingRule::SweSmith),
-        }
-    }
-}
-
 /// Options of `srl-swe eval`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe eval --mode oracle --model gold --out out/eval-gold\n  srl-swe eval --mode e2e --model openai --base-url http://127.0.0.1:8000/v1 --model-name qwen\n  srl-swe eval --mode srl --checkpoint out/runs/demo-swe/checkpoint-60 --instances out/prepare/val.jsonl\n  srl-swe eval --mode math --checkpoint models/tiny"
+)]
 pub(crate) struct Args {
     /// Oracle files, end-to-end, or math.
     #[arg(long, value_enum, default_value = "oracle")]
@@ -119,7 +99,7 @@ pub(crate) struct Args {
     pub(crate) test_timeout: u64,
     /// Grading convention.
     #[arg(long, value_enum, default_value = "auto")]
-    pub(crate) grading: Grading,
+    pub(crate) grading: crate::commands::grade::Grading,
     /// Evaluate again the instances that an earlier run in `--out` recorded as errors
     /// (backend outages are always evaluated again).
     #[arg(long)]
@@ -223,6 +203,21 @@ impl Reporter for BarReporter {
     }
 }
 
+/// The `openai` backend from `--base-url`, `--model-name` and the request flags.
+pub(crate) fn openai_backend(args: &Args) -> anyhow::Result<OpenAiBackend> {
+    let base_url = args.base_url.clone().context("--model openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")?;
+    let model = args.model_name.clone().context("--model openai needs --model-name")?;
+    Ok(OpenAiBackend::new(OpenAiConfig {
+        base_url,
+        model,
+        api_key_env: args.api_key_env.clone(),
+        concurrency: args.concurrency,
+        retries: args.retries,
+        backoff_ms: 1000,
+        timeout_s: args.request_timeout,
+    })?)
+}
+
 fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<Arc<dyn ModelBackend>> {
     Ok(match args.model {
         ModelKind::Gold => Arc::new(GoldBackend::new(instances)?),
@@ -231,20 +226,7 @@ fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<
             let p = args.predictions.as_ref().context("--model replay needs --predictions <file.jsonl>")?;
             Arc::new(ReplayBackend::from_jsonl(p)?)
         }
-        ModelKind::Openai => {
-            let base_url =
-                args.base_url.clone().context("--model openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")?;
-            let model = args.model_name.clone().context("--model openai needs --model-name")?;
-            Arc::new(OpenAiBackend::new(OpenAiConfig {
-                base_url,
-                model,
-                api_key_env: args.api_key_env.clone(),
-                concurrency: args.concurrency,
-                retries: args.retries,
-                backoff_ms: 1000,
-                timeout_s: args.request_timeout,
-            })?)
-        }
+        ModelKind::Openai => Arc::new(openai_backend(args)?),
         ModelKind::Local => {
             let dir = args.checkpoint.as_ref().context("--model local needs --checkpoint <folder>")?;
             let device: srl_model::Device = args.device.parse()?;
@@ -255,6 +237,51 @@ fn backend(args: &Args, instances: &[srl_core::TaskInstance]) -> anyhow::Result<
             Arc::new(LocalBackend { name, policy: std::sync::Mutex::new(policy) })
         }
     })
+}
+
+/// Flags that only SWE evaluation (`--mode oracle|e2e`) reads, by clap id.
+const SWE_ONLY: &[&str] = &[
+    "environments",
+    "instance_ids",
+    "filter",
+    "workers",
+    "max_input_tokens",
+    "thinking",
+    "test_timeout",
+    "grading",
+    "retry_errors",
+    "image_namespace",
+    "image_prefix",
+    "pull",
+    "no_build",
+    "predictions",
+];
+/// Flags of the `openai` backend, which `--mode math` does not have.
+const OPENAI_ONLY: &[&str] = &["base_url", "model_name", "api_key_env", "concurrency", "retries", "request_timeout"];
+
+/// `--mode math` and `--mode srl` share `eval`'s flags with SWE evaluation; a flag given on the
+/// command line that the chosen mode would ignore is an error naming it, not silently dropped.
+pub(crate) fn refuse_flags_of_other_modes(args: &Args, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    let ignored: &[&[&str]] = match args.mode {
+        EvalMode::Oracle | EvalMode::E2e => return Ok(()),
+        EvalMode::Srl => &[SWE_ONLY],
+        EvalMode::Math => &[SWE_ONLY, OPENAI_ONLY, &["model"]],
+    };
+    let given: Vec<String> = ignored
+        .iter()
+        .flat_map(|ids| ids.iter())
+        .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    if !given.is_empty() {
+        let mode = if args.mode == EvalMode::Math { "math" } else { "srl" };
+        anyhow::bail!(
+            "{} only appl{} to SWE evaluation (--mode oracle|e2e), not to --mode {mode}",
+            given.join(", "),
+            if given.len() == 1 { "ies" } else { "y" }
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -308,7 +335,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         srl_sandbox::docker::install_ctrl_c_cleanup();
         if args.instances.is_none() && !args.no_build {
             let docker = srl_sandbox::docker::connect().await?;
-            let progress = crate::commands::sandbox::BarProgress::new();
+            let progress = crate::progress::Bar::new("environment images");
             let options = srl_sandbox::environments::BuildOptions::default();
             srl_sandbox::environments::ensure_environment_images(&docker, &args.environments, &options, &progress)
                 .await

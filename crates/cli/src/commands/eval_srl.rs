@@ -8,7 +8,7 @@ use anyhow::Context;
 use srl_eval::ModelBackend;
 use srl_model::{DType, Policy};
 use srl_train::config::RewardKind;
-use srl_train::data::{load_items_with, PromptItem, MATH_SYSTEM_PROMPT};
+use srl_train::data::{load_items_with, PromptItem, MATH_COT_SYSTEM_PROMPT};
 use srl_train::srl_eval::{evaluate_srl, evaluate_srl_with, SrlEvalOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ use std::process::ExitCode;
 /// `--strict`, `--out` (default `out/eval-srl`), `--response-prefix` via `SRL_SWE_RESPONSE_PREFIX`.
 pub(crate) fn run(args: &crate::commands::eval::Args) -> anyhow::Result<ExitCode> {
     let input = args.instances.clone().unwrap_or_else(|| PathBuf::from("out/prepare/val.jsonl"));
-    let loaded = load_items_with(&input, RewardKind::Srl, !args.strict, MATH_SYSTEM_PROMPT)
+    let loaded = load_items_with(&input, RewardKind::Srl, !args.strict, MATH_COT_SYSTEM_PROMPT)
         .with_context(|| format!("reading step instances {}", input.display()))?;
     let mut items: Vec<PromptItem> = loaded.items;
     if let Some(l) = args.limit {
@@ -38,18 +38,7 @@ pub(crate) fn run(args: &crate::commands::eval::Args) -> anyhow::Result<ExitCode
     let progress = |n: usize| bar.set_position(n as u64);
     let (results, mut report, model) = match args.model {
         crate::commands::eval::ModelKind::Openai => {
-            let base_url =
-                args.base_url.clone().context("--model openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")?;
-            let model = args.model_name.clone().context("--model openai needs --model-name")?;
-            let backend = srl_eval::OpenAiBackend::new(srl_eval::OpenAiConfig {
-                base_url,
-                model,
-                api_key_env: args.api_key_env.clone(),
-                concurrency: args.concurrency,
-                retries: args.retries,
-                backoff_ms: 1000,
-                timeout_s: args.request_timeout,
-            })?;
+            let backend = crate::commands::eval::openai_backend(args)?;
             let k = opts.samples;
             let temperature = if opts.greedy() { 0.0 } else { opts.temperature };
             let mut complete = |batch: &[&PromptItem], _first: usize| -> srl_train::Result<Vec<String>> {

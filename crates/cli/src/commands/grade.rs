@@ -10,8 +10,31 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Grading convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Grading {
+    /// Each instance's own harness: SWE-bench rows the SWE-bench rule, SWE-smith rows and the
+    /// shipped environments SWE-smith's (docs/swe-bench.md).
+    Auto,
+    /// SWE-bench 5.x: F2P passes iff PASSED/XFAIL, P2P also if SKIPPED; missing fails.
+    SweBench,
+    /// SWE-smith: PASSED/XFAIL pass, missing/FAILED/ERROR fail, SKIPPED counts for neither.
+    SweSmith,
+}
+
+impl Grading {
+    pub(crate) fn rule(self) -> Option<GradingRule> {
+        match self {
+            Grading::Auto => None,
+            Grading::SweBench => Some(GradingRule::SweBench),
+            Grading::SweSmith => Some(GradingRule::SweSmith),
+        }
+    }
+}
+
 /// Options of `srl-swe grade`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  srl-swe grade --instances verified.jsonl --logs logs/ --out graded.jsonl")]
 pub(crate) struct Args {
     /// Instances (JSONL or parquet of SWE-bench / SWE-smith / srl-swe task instances).
     #[arg(long)]
@@ -27,7 +50,7 @@ pub(crate) struct Args {
     pub(crate) log_parser: Option<String>,
     /// Grading rule (default: each instance's harness).
     #[arg(long, value_enum, default_value = "auto")]
-    pub(crate) grading: crate::commands::eval::Grading,
+    pub(crate) grading: Grading,
     /// Malformed instance records and missing logs are errors.
     #[arg(long)]
     pub(crate) strict: bool,

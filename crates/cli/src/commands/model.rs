@@ -19,6 +19,9 @@ pub(crate) enum Command {
 
 /// Options of `srl-swe model init`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe model init --preset tiny --out models/tiny\n  srl-swe model init --preset 0.5b --out models/qwen2-0.5b-random"
+)]
 pub(crate) struct InitArgs {
     /// Model shape: toy (character tokenizer, for datasets/toy-srl), tiny, 0.5b, 1.5b, 7b (the
     /// last three are Qwen2.5 shapes with random weights).
@@ -41,6 +44,7 @@ pub(crate) struct InitArgs {
 
 /// Options of `srl-swe model generate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  srl-swe model generate --model models/tiny --prompt 'def add(a, b):'")]
 pub(crate) struct GenerateArgs {
     /// Checkpoint folder.
     #[arg(long, default_value = "models/tiny")]

@@ -11,6 +11,9 @@ use std::process::ExitCode;
 
 /// Options of `srl-swe prepare`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe prepare datasets/swe-smith --out out/prepare\n  srl-swe prepare trajectories/ --reports logs/run_evaluation --format verl\n  srl-swe prepare --math datasets/s1k --out out/math"
+)]
 pub(crate) struct Args {
     /// Input folder or file: SWE-smith parquet shards / JSONL / SWE-agent `.traj` run folders, or
     /// with --math s1K-1.1 parquet/JSONL. Default: the shipped sample (`datasets/swe-smith`, or
@@ -142,15 +145,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let export = export_engine_format(&out_dir, engine)?;
         eprintln!("prepare: {} files in {}", export.files.len() + export.support_files.len(), export.dir.display());
     }
-    eprintln!(
-        "prepare: {} records read, {} kept, {} skipped {:?}; {} train / {} val instances",
-        stats.records.read,
-        stats.records.kept,
-        stats.records.skipped,
-        stats.records.skipped_by_reason,
-        stats.instances.train,
-        stats.instances.val
-    );
+    eprintln!("{}", stats.summary_line());
     let unknown_skipped = stats.records.skipped_by_reason.get(srl_trajectory::RESOLUTION_UNKNOWN).copied().unwrap_or(0);
     if unknown_skipped > 0 {
         eprintln!(

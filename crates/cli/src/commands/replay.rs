@@ -19,6 +19,9 @@ use std::process::ExitCode;
 
 /// Options of `srl-swe replay`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe replay\n  srl-swe replay datasets/swe-smith/jsonl/tool.jsonl --timeout 300"
+)]
 pub(crate) struct Args {
     /// Trajectory files (SWE-smith parquet shards, `.traj`, `tool`-split JSONL, expert spec JSON) or folders [default: datasets/swe-smith/jsonl/tool.jsonl].
     inputs: Vec<PathBuf>,
@@ -201,7 +204,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let config = SandboxConfig { exec_timeout_secs: args.timeout, ..SandboxConfig::default() };
     let rt = super::sandbox::runtime()?;
-    let progress = super::sandbox::BarProgress::new();
+    let progress = crate::progress::Bar::new("replay");
     let scorer = |observed: &str, recorded: &str| srl_reward::ratio(observed, recorded);
     let results: Vec<ReplayResult> = rt.block_on(async {
         srl_sandbox::docker::install_ctrl_c_cleanup();

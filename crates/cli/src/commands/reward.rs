@@ -4,13 +4,16 @@
 use anyhow::Context;
 use srl_core::io::AtomicFile;
 use srl_reward::protocol::{parse_request, score_lines, Mode, Response, ScoreOptions};
-use srl_reward::{Comparison, GraderOptions, MathAnswerReward, Progress, RewardError, SrlConfig};
+use srl_reward::{Comparison, GraderOptions, MathAnswerReward, RewardError, SrlConfig};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Options of `srl-swe reward`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe reward --input datasets/reward/pairs.jsonl --output scores.jsonl\n  srl-swe reward --raw --input ratios.jsonl"
+)]
 pub(crate) struct Args {
     /// JSONL input (`-` for stdin). Lines: {"output", "expert", "kind": "swe"|"math"} (SRL),
     /// {"output", "answer"} (math answer), or with --raw {"a", "b"}. Defaults to the shipped
@@ -23,15 +26,22 @@ pub(crate) struct Args {
     /// Plain SequenceMatcher ratios of {"a", "b"} lines: {"ratio": r}.
     #[arg(long)]
     raw: bool,
+    /// Stop at the first bad line instead of writing an error record for it.
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    scoring: ScoringFlags,
+}
+
+/// How pairs are scored: the flags `srl-swe reward` and `srl-swe serve reward` share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScoringFlags {
     /// Turn CPython's autojunk heuristic off (SRL and raw ratios).
     #[arg(long)]
     no_autojunk: bool,
     /// Compare SWE actions as written instead of re-rendered canonically.
     #[arg(long)]
     as_written: bool,
-    /// Stop at the first bad line instead of writing an error record for it.
-    #[arg(long)]
-    strict: bool,
     /// Math answer reward of a correct answer.
     #[arg(long, default_value_t = 1.0)]
     correct_reward: f64,
@@ -40,11 +50,18 @@ pub(crate) struct Args {
     wrong_reward: f64,
 }
 
-struct Bar(indicatif::ProgressBar);
+impl ScoringFlags {
+    /// The SRL reward settings.
+    pub(crate) fn srl(&self) -> SrlConfig {
+        SrlConfig {
+            comparison: if self.as_written { Comparison::AsWritten } else { Comparison::Canonical },
+            autojunk: !self.no_autojunk,
+        }
+    }
 
-impl Progress for Bar {
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
+    /// The math answer reward settings.
+    pub(crate) fn answer(&self) -> MathAnswerReward {
+        MathAnswerReward { correct: self.correct_reward, wrong: self.wrong_reward, grader: GraderOptions::default() }
     }
 }
 
@@ -96,18 +113,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         requests.push(parsed);
     }
     let bad = requests.iter().filter(|r| r.is_err()).count();
-    let options = ScoreOptions {
-        srl: SrlConfig {
-            comparison: if args.as_written { Comparison::AsWritten } else { Comparison::Canonical },
-            autojunk: !args.no_autojunk,
-        },
-        answer: MathAnswerReward {
-            correct: args.correct_reward,
-            wrong: args.wrong_reward,
-            grader: GraderOptions::default(),
-        },
-    };
-    let bar = Bar(crate::progress::bar(requests.len() as u64, "scoring"));
+    let options = ScoreOptions { srl: args.scoring.srl(), answer: args.scoring.answer() };
+    let bar = crate::progress::Bar(crate::progress::bar(requests.len() as u64, "scoring"));
     let responses = score_lines(&requests, &options, &bar);
     bar.0.finish_and_clear();
 

@@ -16,6 +16,7 @@ pub(crate) enum Command {
 
 /// Options of `srl-swe sandbox build`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  srl-swe sandbox build")]
 pub(crate) struct BuildArgs {
     /// Folder holding the environments (`<name>/repo`, `<name>/instances.jsonl`).
     #[arg(long, env = "SRL_SWE_ENVIRONMENTS", default_value = "environments")]
@@ -33,6 +34,7 @@ pub(crate) struct BuildArgs {
 
 /// Options of `srl-swe sandbox gc`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  srl-swe sandbox gc\n  srl-swe sandbox gc --all")]
 pub(crate) struct GcArgs {
     /// Every container of this run id (label `srl-swe.run`), live or not.
     #[arg(long, conflicts_with = "all")]
@@ -40,29 +42,6 @@ pub(crate) struct GcArgs {
     /// Every srl-swe container on the engine, including those of running jobs.
     #[arg(long)]
     all: bool,
-}
-
-/// Progress of library jobs drawn as an indicatif bar.
-pub(crate) struct BarProgress(pub(crate) indicatif::ProgressBar);
-
-impl BarProgress {
-    pub(crate) fn new() -> Self {
-        Self(crate::progress::bar(0, ""))
-    }
-}
-
-impl srl_sandbox::Progress for BarProgress {
-    fn start(&self, total: u64, what: &str) {
-        self.0.set_length(total);
-        self.0.set_message(what.to_string());
-    }
-    fn advance(&self, item: &str) {
-        self.0.inc(1);
-        tracing::debug!(item, "done");
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -80,7 +59,7 @@ pub(crate) fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     force: args.force,
                     only: args.only,
                 };
-                let progress = BarProgress::new();
+                let progress = crate::progress::Bar::new("");
                 let outcomes = srl_sandbox::environments::ensure_environment_images(
                     &docker,
                     &args.environments,

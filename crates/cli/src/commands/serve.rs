@@ -6,7 +6,6 @@
 //! from scripts), logs to stderr, and stops gracefully on SIGTERM or Ctrl-C: requests in flight
 //! are answered first.
 use anyhow::Context;
-use srl_reward::{Comparison, GraderOptions, MathAnswerReward, SrlConfig};
 use srl_serve::{special_tokens_of, ItemKind, RewardServer, RewardServerConfig, ScoreScale};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -22,6 +21,9 @@ pub(crate) enum Command {
 
 /// Options of `srl-swe serve reward`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe serve reward\n  srl-swe serve reward --bind 127.0.0.1:0 --tokenizer models/tiny/tokenizer.json"
+)]
 pub(crate) struct RewardArgs {
     /// Listen address (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = srl_serve::config::DEFAULT_BIND)]
@@ -55,18 +57,8 @@ pub(crate) struct RewardArgs {
     /// Kind of /get_reward labels given as plain expert text.
     #[arg(long, default_value = "swe", value_parser = ["swe", "math"])]
     default_kind: String,
-    /// Turn CPython's autojunk heuristic off.
-    #[arg(long)]
-    no_autojunk: bool,
-    /// Compare SWE actions as written instead of re-rendered canonically.
-    #[arg(long)]
-    as_written: bool,
-    /// RLVR reward of a correct answer.
-    #[arg(long, default_value_t = 1.0)]
-    correct_reward: f64,
-    /// RLVR reward of a wrong or missing answer.
-    #[arg(long, default_value_t = 0.0)]
-    wrong_reward: f64,
+    #[command(flatten)]
+    scoring: super::reward::ScoringFlags,
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -98,15 +90,8 @@ fn reward(args: RewardArgs) -> anyhow::Result<ExitCode> {
         strip_tokens,
         assistant_marker: args.assistant_marker,
         default_kind: args.default_kind.parse::<ItemKind>().map_err(anyhow::Error::msg)?,
-        srl: SrlConfig {
-            comparison: if args.as_written { Comparison::AsWritten } else { Comparison::Canonical },
-            autojunk: !args.no_autojunk,
-        },
-        answer: MathAnswerReward {
-            correct: args.correct_reward,
-            wrong: args.wrong_reward,
-            grader: GraderOptions::default(),
-        },
+        srl: args.scoring.srl(),
+        answer: args.scoring.answer(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async move {

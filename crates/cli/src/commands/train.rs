@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 /// Options of `srl-swe train`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  srl-swe train\n  srl-swe train --config configs/demo-swe.toml --set optimizer.lr=1e-5\n  srl-swe train --config run.toml --resume"
+)]
 pub(crate) struct Args {
     /// Run configuration (TOML; see configs/demo.toml).
     #[arg(long, default_value = "configs/demo.toml")]

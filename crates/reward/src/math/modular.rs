@@ -198,17 +198,15 @@ pub(crate) fn prime_pool() -> &'static [u64] {
     })
 }
 
-/// SplitMix64 finalizer: the hash behind evaluation points and uninterpreted functions.
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// SplitMix64's first output for state `z`: the hash behind evaluation points and
+/// uninterpreted functions.
+pub(crate) fn mix(z: u64) -> u64 {
+    srl_core::rng::SplitMix64::new(z).next_u64()
 }
 
 /// A stable 64-bit hash of a string (FNV-1a), so symbols get the same values on every run.
 pub(crate) fn hash_str(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    srl_core::rng::fnv1a(srl_core::rng::FNV_OFFSET_BASIS, s.bytes())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The SWE-agent tools of SWE-smith trajectories (formats.md §1.7), run in a [`Sandbox`] so that
+//! The SWE-agent tools of SWE-smith trajectories (docs/formats.md §1.7), run in a [`Sandbox`] so that
 //! expert actions produce the observations the expert saw: `bash` (persistent session, see
 //! [`bash`]), `str_replace_editor` (SWE-agent `tools/edit_anthropic`, see [`editor`]) and
 //! `submit` (SWE-agent's `review_on_submit_m`: a review message first, then the diff of `/testbed` against the task's base commit, new files included, as
