@@ -12,14 +12,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cfg.format = OutputFormat::Parquet;
     }
     let stats = prepare_swe(&cfg, &NoProgress)?;
-    eprintln!(
-        "prepare: {} records read, {} kept, {} skipped {:?}; {} train / {} val instances",
-        stats.records.read,
-        stats.records.kept,
-        stats.records.skipped,
-        stats.records.skipped_by_reason,
-        stats.instances.train,
-        stats.instances.val
-    );
+    eprintln!("{}", stats.summary_line());
     Ok(())
 }

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// System turn of RLVR prompts: Qwen2.5-Math's `qwen25-math-cot` prompt, the one srl-swe's own
-/// trainer gives RLVR items (`srl_train::data::MATH_SYSTEM_PROMPT`).
-pub const RLVR_SYSTEM_PROMPT: &str = "Please reason step by step, and put your final answer within \\boxed{}.";
+/// trainer gives RLVR items.
+pub use srl_core::prompts::MATH_COT_SYSTEM_PROMPT as RLVR_SYSTEM_PROMPT;
 
 /// An engine's data format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

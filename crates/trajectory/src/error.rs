@@ -1,6 +1,6 @@
 //! The error type of `srl-trajectory` and the reasons a record is skipped.
 //!
-//! Bad input is handled per record (issue 2, "Bad input"): a reader or the replay reports an
+//! Bad input is handled per record ("Bad input"): a reader or the replay reports an
 //! [`Issue`] (a reason code plus the field and a detail), the pipeline attaches the file and row,
 //! logs it, counts it under [`IssueKind::label`] and goes on; with `--strict` the first one becomes
 //! [`TrajectoryError::Record`].

@@ -1,5 +1,5 @@
 //! s1K-1.1 solutions into step-wise SRL instances (paper §4.2, Fig. 3 and footnote 1;
-//! method.md §2.1; formats.md §6).
+//! docs/method.md §2.1; docs/formats.md §6).
 //!
 //! `deepseek_attempt` is cut at header lines `N. **Title**` (optional colon) that start a line
 //! and number the steps 1, 2, 3, … in order; the text before step 1 (the intro) stays with
@@ -9,7 +9,7 @@
 //! ends with the next step's header (`Next step: 2. **Coprime Pairs**`) and the target is the
 //! rest of that step; otherwise the target is the whole step text.
 
-use crate::prompts::MATH_SYSTEM_PROMPT;
+use crate::prompts::MATH_STEP_SYSTEM_PROMPT;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use srl_core::{Message, Provenance, Role, StepInstance, TaskKind, RECORD_VERSION};
@@ -139,7 +139,7 @@ pub fn math_instances(
                 version: RECORD_VERSION,
                 id: format!("{problem_id}#{k}"),
                 kind: TaskKind::Math,
-                messages: vec![Message::new(Role::System, MATH_SYSTEM_PROMPT), Message::new(Role::User, user)],
+                messages: vec![Message::new(Role::System, MATH_STEP_SYSTEM_PROMPT), Message::new(Role::User, user)],
                 target,
                 target_tool: None,
                 target_thought: None,

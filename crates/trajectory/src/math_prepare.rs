@@ -1,5 +1,5 @@
-//! `srl-swe prepare --math`: s1K-1.1 (formats.md §6) → step instances and RLVR items (issue 2;
-//! paper §4.2, method.md §2.1).
+//! `srl-swe prepare --math`: s1K-1.1 (docs/formats.md §6) → step instances and RLVR items
+//! (paper §4.2, docs/method.md §2.1).
 //!
 //! Each row's `deepseek_attempt` (a string, or a list of strings in early revisions) is cut into
 //! numbered steps ([`crate::math`]); rows with fewer than 2 steps give no step instances
@@ -44,7 +44,7 @@ pub struct MathPrepareConfig {
     pub strict: bool,
 }
 
-/// Default validation hold-out (method.md §2.1: 60 questions).
+/// Default validation hold-out (docs/method.md §2.1: 60 questions).
 pub const DEFAULT_VAL_QUESTIONS: usize = 60;
 
 impl MathPrepareConfig {

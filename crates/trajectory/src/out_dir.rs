@@ -1,5 +1,5 @@
 //! The output folder of a prepare run: held with an exclusive lock for the run, and cleared of
-//! the temporary files that earlier runs killed mid-write left behind (issue 17).
+//! the temporary files that earlier runs killed mid-write left behind.
 //!
 //! Every output goes through [`srl_core::io::AtomicFile`], a `.srl-swe-*.tmp` file beside the
 //! target renamed into place on commit. A run killed with SIGKILL never gets to delete its

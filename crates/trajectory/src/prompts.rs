@@ -1,12 +1,12 @@
 //! System prompts of the step instances.
 //!
-//! - SWE: the paper gives none (method.md §3); ours asks for a free `<think>…</think>` monologue
+//! - SWE: the paper gives none (docs/method.md §3); ours asks for a free `<think>…</think>` monologue
 //!   and then exactly one action in the canonical form of [`srl_core::Action`], and lists the
 //!   tools with [`srl_core::tools::describe_tools`].
 //! - Math: the paper's App. B.2 prompt in substance (think freely inside `<think>…</think>` like on
 //!   scratch paper, then output only the single next step). The paper shows that prompt as a
-//!   figure; its text is not in `reference/002_4df43a38f159e94b.txt`, so this wording follows the
-//!   gist recorded in method.md §3. Replace it here if the verbatim text becomes available.
+//!   figure whose text is not in the paper's text layer, so this wording follows the gist recorded
+//!   in docs/method.md §3. Replace it here if the verbatim text becomes available.
 
 /// The SWE system prompt.
 pub fn swe_system_prompt() -> String {
@@ -24,10 +24,4 @@ You can use these tools:\n\n{}",
     )
 }
 
-/// The math system prompt (see the module docs for its source).
-pub const MATH_SYSTEM_PROMPT: &str = "You are a helpful assistant for solving mathematical problems. \
-A user will provide a math problem, which may be accompanied by a partial solution consisting of the \
-steps taken so far. Your task is to continue the solution by providing only the single next step.\n\n\
-Before giving the step, think it through inside <think> and </think>. Use this space as scratch paper: \
-reason freely, try ideas and check them, at any length. After </think>, write only the next step of the \
-solution, and nothing else.";
+pub use srl_core::prompts::MATH_STEP_SYSTEM_PROMPT;

@@ -138,6 +138,20 @@ pub struct PrepareStats {
 }
 
 impl PrepareStats {
+    /// The one-line summary `srl-swe prepare` prints: records read / kept / skipped by reason,
+    /// train / val instances.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "prepare: {} records read, {} kept, {} skipped {:?}; {} train / {} val instances",
+            self.records.read,
+            self.records.kept,
+            self.records.skipped,
+            self.records.skipped_by_reason,
+            self.instances.train,
+            self.instances.val
+        )
+    }
+
     /// Empty stats of a kind.
     pub fn new(kind: &'static str) -> Self {
         Self {
