@@ -8,6 +8,8 @@
 //! - [`task`]: a task's environment (image + branch) and the base of its diff.
 //! - [`tools`]: SWE-agent's `bash`, `str_replace_editor` and `submit` on top of a sandbox.
 //! - [`replay`]: re-executing expert trajectories and grading their final state.
+//! - [`episode`]: the environment side of a multi-turn agent episode (task turn, format errors,
+//!   observation turns, caps), shared by the RLVR rollouts and the session server.
 //! - [`expert`]: recording the expert trajectory specs of the shipped environments.
 //! - [`environments`]: the shipped task environments and their images (built with bollard).
 //! - [`hardening`], [`owner`]: the containers' security profile and their owner labels
@@ -28,6 +30,7 @@
 pub mod config;
 pub mod docker;
 pub mod environments;
+pub mod episode;
 mod error;
 pub mod expert;
 mod fake;

@@ -34,6 +34,9 @@ use crate::schedule::ScheduleKind;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub mod episode;
+pub use episode::{EpisodeReward, StageRollout, SweEpisodeConfig};
+
 /// Most rollouts per prompt accepted (the paper uses 8).
 pub const MAX_GROUP_SIZE: usize = 1024;
 /// Longest response accepted, in tokens.
@@ -339,9 +342,10 @@ fn default_reward() -> RewardKind {
     RewardKind::Srl
 }
 
-/// One stage of the curriculum.
+/// One stage of the curriculum (its file layer is `episode::StageFile`, which also accepts the
+/// episode rewards `resolved` / `f2p-fraction` under `reward`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(from = "episode::StageFile", into = "episode::StageFile")]
 pub struct StageConfig {
     /// Name (used in metrics and checkpoints).
     pub name: String,
@@ -372,6 +376,11 @@ pub struct StageConfig {
     /// System prompt of RLVR prompts (reward `math`); default: Qwen2.5-Math's CoT prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
+    /// Where the rollouts come from: `text` (default) or `swe-episode` (multi-turn episodes in
+    /// the sandbox, run by `srl-agent`; `data` then names the environments folder).
+    pub rollout: StageRollout,
+    /// The reward of a `swe-episode` stage (`reward = "resolved"` / `"f2p-fraction"`).
+    pub episode_reward: Option<EpisodeReward>,
 }
 
 /// The file layer: what `run.toml` holds.
@@ -566,6 +575,7 @@ impl RunConfig {
                     "an sft stage trains on srl_step records (reward = \"srl\")",
                 ));
             }
+            episode::validate_stage(s, i)?;
             let o = &s.optimizer;
             let base = self.optimizer;
             let optimizer = OptimizerConfig {
