@@ -6,6 +6,7 @@
 //! size.
 
 use crate::error::{Issue, Result};
+use crate::parquet_rows::KeptText;
 use crate::progress::Reporter;
 use crate::sources::{self, InputFile, RawBody, RawRecord};
 use rayon::prelude::*;
@@ -84,10 +85,24 @@ pub(crate) fn fields_of(
     body: RawBody,
     reports: Option<&std::path::Path>,
 ) -> std::result::Result<serde_json::Map<String, serde_json::Value>, Issue> {
-    match body {
-        RawBody::Fields(f) => Ok(f),
+    let (mut fields, kept) = fields_and_text(file, body, reports)?;
+    if let Some(k) = kept {
+        k.put_back(&mut fields);
+    }
+    Ok(fields)
+}
+
+/// [`fields_of`], leaving a parquet row's `messages` text in its arrow array (not in the object).
+pub(crate) fn fields_and_text(
+    file: &InputFile,
+    body: RawBody,
+    reports: Option<&std::path::Path>,
+) -> std::result::Result<(serde_json::Map<String, serde_json::Value>, Option<KeptText>), Issue> {
+    let fields = match body {
+        RawBody::Fields(f, kept) => return Ok((f, kept)),
         RawBody::Line(bytes) => sources::line_fields(bytes),
         RawBody::Traj(bytes) => crate::traj_file::traj_fields(&file.path, bytes, reports),
         RawBody::Bad(issue) => Err(issue),
-    }
+    }?;
+    Ok((fields, None))
 }

@@ -26,6 +26,7 @@ pub(crate) struct EscText {
 
 impl EscText {
     fn push_raw(&mut self, raw: &str) {
+        self.bytes.reserve(raw.len());
         self.extra += canonical(raw, &mut self.bytes);
     }
 

@@ -54,20 +54,79 @@ impl ParquetRows {
     /// The next batch of rows as JSON objects holding the wanted columns that exist (null values
     /// are left out), or the decoding error.
     pub(crate) fn next_rows(&mut self) -> Option<Result<Vec<serde_json::Map<String, serde_json::Value>>, Issue>> {
+        let rows = self.next_rows_keeping(None)?;
+        Some(rows.map(|list| {
+            list.into_iter()
+                .map(|(mut map, kept)| {
+                    if let Some(k) = kept {
+                        k.put_back(&mut map);
+                    }
+                    map
+                })
+                .collect()
+        }))
+    }
+
+    /// [`Self::next_rows`], with the string column `keep` (when it is one) left in its arrow
+    /// array instead of copied into the object: the `messages` text, most of a row's bytes.
+    pub(crate) fn next_rows_keeping(&mut self, keep: Option<&str>) -> Option<Result<Vec<Row>, Issue>> {
         let batch = match self.reader.next()? {
             Ok(b) => b,
             Err(e) => return Some(Err(bad(e.to_string()))),
         };
-        Some(batch_rows(&batch, &self.present))
+        Some(batch_rows(&batch, &self.present, keep))
     }
 }
 
-fn batch_rows(batch: &RecordBatch, names: &[String]) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, Issue> {
-    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> =
-        (0..batch.num_rows()).map(|_| serde_json::Map::new()).collect();
+/// One row: the object and the kept string column.
+pub(crate) type Row = (serde_json::Map<String, serde_json::Value>, Option<KeptText>);
+
+/// A string cell left in its arrow array (the array is shared, not copied).
+#[derive(Debug, Clone)]
+pub(crate) struct KeptText {
+    name: String,
+    /// Where the column goes among the row's keys.
+    position: usize,
+    array: ArrayRef,
+    row: usize,
+}
+
+impl KeptText {
+    /// The column name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        match self.array.data_type() {
+            DataType::Utf8 => self.array.as_string::<i32>().value(self.row),
+            DataType::LargeUtf8 => self.array.as_string::<i64>().value(self.row),
+            DataType::Utf8View => self.array.as_string_view().value(self.row),
+            _ => "",
+        }
+    }
+
+    /// Puts the value into `map` where [`batch_rows`] would have.
+    pub(crate) fn put_back(self, map: &mut serde_json::Map<String, serde_json::Value>) {
+        let value = serde_json::Value::String(self.as_str().to_string());
+        map.shift_insert(self.position.min(map.len()), self.name, value);
+    }
+}
+
+fn batch_rows(batch: &RecordBatch, names: &[String], keep: Option<&str>) -> Result<Vec<Row>, Issue> {
+    let mut rows: Vec<Row> = (0..batch.num_rows()).map(|_| (serde_json::Map::new(), None)).collect();
     for name in names {
         let Some(col) = batch.column_by_name(name) else { continue };
-        for (r, row) in rows.iter_mut().enumerate() {
+        let kept = keep == Some(name.as_str())
+            && matches!(col.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+        for (r, (row, text)) in rows.iter_mut().enumerate() {
+            if kept {
+                if !col.is_null(r) {
+                    *text = Some(KeptText { name: name.clone(), position: row.len(), array: col.clone(), row: r });
+                }
+                continue;
+            }
             if let Some(v) = cell(col, r).map_err(|t| {
                 Issue::new(IssueKind::MissingColumn, name.clone(), format!("unsupported column type {t}"))
             })? {

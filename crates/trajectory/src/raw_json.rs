@@ -82,13 +82,31 @@ fn special(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
 }
 
-/// The first position at or after `i` holding a [`special`] byte (or the end).
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether a byte of `x` is below `n` (n <= 128; the bit-trick "hasless").
+fn has_less(x: u64, n: u8) -> bool {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS != 0
+}
+
+/// Whether a byte of `x` equals `b`.
+fn has_byte(x: u64, b: u8) -> bool {
+    has_less(x ^ (ONES * u64::from(b)), 1)
+}
+
+fn word(s: &[u8], i: usize) -> Option<u64> {
+    s.get(i..i + 8).map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+}
+
+/// The first position at or after `i` holding a [`special`] byte (or the end), eight bytes at a
+/// time.
 fn find_special(s: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = s.get(i..i + 16) {
-        if chunk.iter().fold(false, |acc, &b| acc | special(b)) {
+    while let Some(x) = word(s, i) {
+        if has_byte(x, b'"') || has_byte(x, b'\\') || has_less(x, 0x20) {
             break;
         }
-        i += 16;
+        i += 8;
     }
     while i < s.len() && !special(s[i]) {
         i += 1;
@@ -98,11 +116,11 @@ fn find_special(s: &[u8], mut i: usize) -> usize {
 
 /// The first backslash at or after `i` (or the end).
 fn find_backslash(s: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = s.get(i..i + 16) {
-        if chunk.iter().fold(false, |acc, &b| acc | (b == b'\\')) {
+    while let Some(x) = word(s, i) {
+        if has_byte(x, b'\\') {
             break;
         }
-        i += 16;
+        i += 8;
     }
     while i < s.len() && s[i] != b'\\' {
         i += 1;
@@ -607,6 +625,23 @@ mod tests {
                 let esc = serde_json::to_string(&prefix).unwrap();
                 assert_eq!(off, esc.len() - 2, "{text:?} at {idx}");
             }
+        }
+    }
+
+    #[test]
+    fn word_searches_find_the_first_hit() {
+        for n in 0..40 {
+            for hit in [b'"', b'\\', 0x1f, 0x00] {
+                let mut s = vec![b'a'; n];
+                s.extend_from_slice(&[0xc3, 0xa9, 0x7f, b' ']);
+                s.push(hit);
+                s.extend_from_slice(b"\"tail");
+                let want = s.iter().position(|&b| special(b)).unwrap();
+                assert_eq!(find_special(&s, 0), want, "{n} {hit}");
+                let bs = s.iter().position(|&b| b == b'\\').unwrap_or(s.len());
+                assert_eq!(find_backslash(&s, 0), bs, "{n} {hit}");
+            }
+            assert_eq!(find_special(&vec![b'z'; n], 0), n);
         }
     }
 

@@ -8,7 +8,7 @@
 //! replay and at most a few batches are in memory.
 
 use crate::error::{Issue, IssueKind, Result, TrajectoryError};
-use crate::parquet_rows::ParquetRows;
+use crate::parquet_rows::{KeptText, ParquetRows};
 use crate::split::Split;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -182,8 +182,8 @@ pub fn read_rows(files: &[InputFile], wanted: &[&str]) -> Vec<DecodedRow> {
 /// A record as read, before decoding.
 #[derive(Debug)]
 pub(crate) enum RawBody {
-    /// Parquet row: the wanted columns that exist.
-    Fields(serde_json::Map<String, serde_json::Value>),
+    /// Parquet row: the wanted columns that exist, the `messages` text left in its arrow array.
+    Fields(serde_json::Map<String, serde_json::Value>, Option<KeptText>),
     /// JSONL line bytes.
     Line(Vec<u8>),
     /// A whole `.traj` file.
@@ -230,12 +230,12 @@ pub(crate) fn read_records(
                 Ok(mut rows) => {
                     let mut row = 0u64;
                     let total = rows.total_rows();
-                    while let Some(next) = rows.next_rows() {
+                    while let Some(next) = rows.next_rows_keeping(Some("messages")) {
                         match next {
                             Ok(list) => {
-                                for fields in list {
+                                for (fields, text) in list {
                                     if !push(
-                                        RawRecord { file: fi, row: Some(row), body: RawBody::Fields(fields) },
+                                        RawRecord { file: fi, row: Some(row), body: RawBody::Fields(fields, text) },
                                         &mut buf,
                                     ) {
                                         return;

@@ -9,7 +9,7 @@
 //! atomically.
 
 use crate::context::{swe_instances, BuiltInstance, ContextOptions, Origin};
-use crate::driver::{drive, fields_of, Place};
+use crate::driver::{drive, fields_and_text, Place};
 use crate::error::{Issue, IssueKind, Location, Result, TrajectoryError};
 use crate::holdout::Holdout;
 use crate::instance_lines::{instance_lines, InstanceLine, SystemPiece};
@@ -204,6 +204,12 @@ fn kept(traj_id: String, lines: Vec<InstanceLine>, too_long: usize, notes: KeptN
     Outcome::Kept { traj_id, ready, too_long, keys, notes }
 }
 
+/// A row's `messages`: JSON text (a string column or a JSON string value) or a decoded value.
+enum Messages<'a> {
+    Text(&'a str),
+    Value(&'a serde_json::Value),
+}
+
 struct Worker<'a> {
     cfg: &'a SwePrepareConfig,
     system_text: String,
@@ -228,7 +234,7 @@ impl Worker<'_> {
         row: Option<u64>,
         body: RawBody,
     ) -> std::result::Result<Outcome, Issue> {
-        let fields = fields_of(file, body, self.cfg.reports.as_deref())?;
+        let (fields, kept_text) = fields_and_text(file, body, self.cfg.reports.as_deref())?;
         let mut notes = KeptNotes::default();
         // A `.traj` says nothing about resolution; without a report it is unknown, not bad input.
         let unknown = file.kind == FileKind::Traj && !fields.contains_key("resolved");
@@ -264,8 +270,18 @@ impl Worker<'_> {
             .unwrap_or_else(|| format!("{}:{}", file.display, row.unwrap_or(0)));
         let origin = Origin { source: &file.display, row, trajectory_id: &traj_id };
         let fast = self.cfg.format == OutputFormat::Jsonl && self.counter.is_none();
-        let replay = match fields.get("messages") {
-            Some(serde_json::Value::String(s)) => {
+        // A parquet row's `messages` stays in its arrow array (no copy).
+        let kept_str = kept_text.as_ref().filter(|k| k.name() == "messages").map(|k| k.as_str());
+        let messages = match kept_str {
+            Some(text) => Some(Messages::Text(text)),
+            None => match fields.get("messages") {
+                Some(serde_json::Value::String(s)) => Some(Messages::Text(s)),
+                Some(v) => Some(Messages::Value(v)),
+                None => None,
+            },
+        };
+        let replay = match messages {
+            Some(Messages::Text(s)) => {
                 // The fast path keeps user and tool texts escaped (docs/prepare.md, "Speed").
                 if let Some(list) = fast.then(|| crate::raw_json::scan(s)).flatten() {
                     let replay = crate::fast_lines::replay_escaped(list, split)?;
@@ -276,8 +292,8 @@ impl Worker<'_> {
                 }
                 replay_text(s, split)?
             }
-            Some(v @ serde_json::Value::Array(_)) => replay_messages(v, split)?,
-            Some(_) => {
+            Some(Messages::Value(v @ serde_json::Value::Array(_))) => replay_messages(v, split)?,
+            Some(Messages::Value(_)) => {
                 return Err(Issue::new(IssueKind::MalformedJson, "messages", "neither a JSON string nor a list"))
             }
             None => return Err(Issue::new(IssueKind::MissingColumn, "messages", "absent")),
