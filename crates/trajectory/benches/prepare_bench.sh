@@ -5,7 +5,8 @@
 # Data: the real size of the SWE-smith `tool` split (24,015 trajectories, 8 parquet shards) with
 # SWE-smith-like step counts and observation lengths and row groups of several MB
 # (make_synthetic.py), generated once (seeded) into $SRL_SWE_CACHE/bench/ and reused.
-# Reports wall time, trajectories/s and peak RSS (/usr/bin/time -v) of both, and the ratio.
+# Reports wall time, CPU time (user + system), trajectories/s and peak RSS (/usr/bin/time -v) of
+# both, and the ratios (wall: what a user waits; CPU: robust to a busy machine).
 # Goal: >= 10x the script, peak RSS <= 1.5 GB. A benchmark, not a timed test: run it by hand on
 # a quiet machine.
 #   bash crates/trajectory/benches/prepare_bench.sh [--rows N]
@@ -44,21 +45,22 @@ timed() {
   secs="$("$SRL_SWE_PYTHON" -c "import sys; p=[float(x) for x in sys.argv[1].split(':')]; print(sum(v*60**i for i,v in enumerate(reversed(p))))" "$wall")"
   rss_mib="$(( $(grep 'Maximum resident set size' "$log" | awk '{print $NF}') / 1024 ))"
   cpu="$(grep 'Percent of CPU' "$log" | awk '{print $NF}')"
-  echo "  [$label] wall ${secs} s, peak RSS ${rss_mib} MiB, CPU ${cpu}"
+  cpu_secs="$(awk '/User time|System time/ {s += $NF} END {print s}' "$log")"
+  echo "  [$label] wall ${secs} s, CPU ${cpu_secs} s (${cpu}), peak RSS ${rss_mib} MiB"
   rm -f "$log"
 }
 
 rm -rf "$out" "$py_out"
 echo "srl-swe prepare:"
 timed srl-swe "${cmd[@]}"
-rust_secs="$secs"; rust_rss="$rss_mib"
+rust_secs="$secs"; rust_rss="$rss_mib"; rust_cpu="$cpu_secs"
 n="$("$SRL_SWE_PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['records']['read'])" "$out/stats.json")"
 # The script builds the same instances: give it the same system prompt.
 "$SRL_SWE_PYTHON" -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['messages'][0]['content'], end='')" \
   "$out/train.jsonl" > "$SRL_SWE_CACHE/bench/system_prompt.txt"
 echo "pyarrow + json script:"
 timed pyarrow "$SRL_SWE_PYTHON" "$here/prepare_pyarrow.py" "$data/data" "$py_out" "$SRL_SWE_CACHE/bench/system_prompt.txt"
-py_secs="$secs"; py_rss="$rss_mib"
+py_secs="$secs"; py_rss="$rss_mib"; py_cpu="$cpu_secs"
 rust_lines="$(cat "$out/train.jsonl" "$out/val.jsonl" | wc -l)"
 py_lines="$(cat "$py_out/train.jsonl" "$py_out/val.jsonl" | wc -l)"
 echo "instances: srl-swe $rust_lines, script $py_lines"
@@ -71,12 +73,13 @@ if [ -n "${SRL_SWE_BENCH_REFERENCE:-}" ]; then
     if cmp -s "$out/$f" "$ref_out/$f"; then echo "  $f: byte-identical"; else echo "  $f: DIFFERS"; fi
   done
 fi
-"$SRL_SWE_PYTHON" - "$n" "$rust_secs" "$rust_rss" "$py_secs" "$py_rss" <<'PY'
+"$SRL_SWE_PYTHON" - "$n" "$rust_secs" "$rust_rss" "$py_secs" "$py_rss" "$rust_cpu" "$py_cpu" <<'PY'
 import sys
 n, rs, rr, ps, pr = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+rc, pc = float(sys.argv[6]), float(sys.argv[7])
 print(f"trajectories: {n}")
-print(f"srl-swe prepare : {rs:7.1f} s  {n / rs:8.0f} trajectories/s  peak RSS {rr} MiB")
-print(f"pyarrow script  : {ps:7.1f} s  {n / ps:8.0f} trajectories/s  peak RSS {pr} MiB")
-print(f"ratio           : {ps / rs:.1f}x")
+print(f"srl-swe prepare : {rs:7.1f} s  {n / rs:8.0f} trajectories/s  CPU {rc:6.1f} s  peak RSS {rr} MiB")
+print(f"pyarrow script  : {ps:7.1f} s  {n / ps:8.0f} trajectories/s  CPU {pc:6.1f} s  peak RSS {pr} MiB")
+print(f"ratio           : {ps / rs:.1f}x wall, {pc / rc:.1f}x CPU time")
 PY
 du -sh "$out"/*
