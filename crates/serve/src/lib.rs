@@ -6,6 +6,8 @@
 //! - [`server`]: axum/hyper on tokio; `POST /get_reward` (OpenRLHF's remote-reward protocol),
 //!   `POST /score` (batched, for the veRL and TRL shims in `integrations/`), `GET /health`,
 //!   `GET /version`, `GET /metrics` (Prometheus); graceful shutdown.
+//! - [`sandbox`]: `srl-swe serve sandbox`, multi-turn SWE sessions over the Docker sandbox for
+//!   other engines' agent loops (docs/agent.md).
 //! - [`scoring`]: a bounded CPU pool, per-item time budget and length cap, fixed result keys.
 //! - [`protocol`]: the wire formats, response-text extraction and label parsing.
 //! - [`config`] / [`metrics`]: settings and counters.
@@ -27,6 +29,7 @@ pub mod config;
 mod error;
 pub mod metrics;
 pub mod protocol;
+pub mod sandbox;
 pub mod scoring;
 pub mod server;
 
