@@ -32,10 +32,12 @@ step "replay: re-run the expert trajectories in their containers and grade the f
 
 step "model: create the tiny Qwen2 checkpoint (random weights, BPE tokenizer trained on the samples)"
 [ -f "$out/models/tiny/config.json" ] || "$bin" model init --preset tiny --out "$out/models/tiny"
+# The response budget of the SRL stage (configs/demo-swe.toml, rollout.max-new-tokens).
+srl_tokens=64
 
 step "eval: held-out greedy SRL reward of the untrained tiny model (before)"
 "$bin" eval --mode srl --checkpoint "$out/models/tiny" --instances "$out/prepare-swe/val.jsonl" \
-  --max-tokens 48 --out "$out/eval-srl-before" >/dev/null
+  --max-tokens "$srl_tokens" --out "$out/eval-srl-before" >/dev/null
 
 step "train: SFT warm start, then GRPO with the SRL reward, on the prepared SWE step instances (configs/demo-swe.toml)"
 rm -rf "$out/train-swe"
@@ -48,7 +50,7 @@ ckpt="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_ch
 
 step "eval: held-out greedy SRL reward of the trained checkpoint (after)"
 "$bin" eval --mode srl --checkpoint "$ckpt" --instances "$out/prepare-swe/val.jsonl" \
-  --max-tokens 48 --out "$out/eval-srl-after" >/dev/null
+  --max-tokens "$srl_tokens" --out "$out/eval-srl-after" >/dev/null
 python3 - "$out" <<'PY' >&2
 import json, sys
 out = sys.argv[1]
@@ -58,7 +60,7 @@ recs = [json.loads(l) for l in open(f"{out}/train-swe/metrics.jsonl")]
 srl = [r["reward_mean"] for r in recs if r.get("kind") == "grpo"]
 sft = [r["loss"] for r in recs if r.get("kind") == "sft"]
 print(f"held-out SRL reward ({a['instances']} val instances, greedy): {b['mean_reward']:+.3f} -> {a['mean_reward']:+.3f}")
-print(f"format-error rate:                                {b['format_error_rate']:.0%} -> {a['format_error_rate']:.0%}")
+print(f"held-out format-error rate:                        {b['format_error_rate']:.0%} -> {a['format_error_rate']:.0%}")
 if sft:
     print(f"SFT loss: {sft[0]:.3f} -> {sft[-1]:.3f} over {len(sft)} steps")
 if srl:
