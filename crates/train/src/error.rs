@@ -66,6 +66,15 @@ pub enum TrainError {
         /// What is wrong.
         message: String,
     },
+    /// Drawing the training curves failed.
+    #[error("drawing {path}: {source}")]
+    Plot {
+        /// The image being drawn.
+        path: PathBuf,
+        /// plotters' error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Tensors passed to a loss function have inconsistent shapes.
     #[error("shape mismatch in {what}: {detail}")]
     Shape {
@@ -107,6 +116,7 @@ impl TrainError {
             Self::EmptyData { .. } => "empty_data",
             Self::Io { .. } => "io",
             Self::Checkpoint { .. } => "checkpoint",
+            Self::Plot { .. } => "plot",
             Self::Shape { .. } => "shape",
             Self::Model(_) => "model",
             Self::Tch(_) => "tch",

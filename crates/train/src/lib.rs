@@ -27,6 +27,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod curves;
 pub mod data;
 pub mod dynamic_sampling;
 mod error;
@@ -34,7 +35,6 @@ pub mod grpo;
 pub mod math_eval;
 pub mod metrics;
 pub mod optimizer;
-pub mod png;
 /// The seeded RNG (SplitMix64), at home in `srl-core`.
 pub use srl_core::rng;
 pub mod rollout;

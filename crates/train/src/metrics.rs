@@ -4,7 +4,6 @@
 //! curves at the end of a run and the [`Reporter`] seam through which the binary draws progress.
 
 use crate::error::Result;
-use crate::png::plot_panels;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -143,9 +142,9 @@ impl MetricsLog {
         &self.records
     }
 
-    /// Writes `curves.png` (one panel per series, top to bottom: reward mean, validation score,
-    /// format-error rate, filter rate, SFT loss, entropy, grad norm) and `curves.json` naming the panels
-    /// and their ranges.
+    /// Writes `curves.png` (labelled plots of the run, `crate::curves`) and `curves.json` with
+    /// the range of each series (reward mean, validation score, format-error rate, filter rate,
+    /// SFT loss, entropy, grad norm).
     pub fn write_curves(&self, dir: &Path) -> Result<PathBuf> {
         type Getter = fn(&StepMetrics) -> Option<f64>;
         let series: [(&str, Getter); 7] = [
@@ -163,9 +162,8 @@ impl MetricsLog {
                 (name.to_string(), self.records.iter().filter_map(|m| get(m).map(|v| (m.step as f64, v))).collect())
             })
             .collect();
-        let png = plot_panels(&data, 640, 120).to_png();
         let path = dir.join("curves.png");
-        srl_core::io::write_atomic(&path, &png)?;
+        crate::curves::draw(&self.records, &path)?;
         let legend: Vec<serde_json::Value> = data
             .iter()
             .map(|(name, pts)| {
