@@ -17,6 +17,7 @@ mod commands {
     pub(crate) mod reward;
     pub(crate) mod sandbox;
     pub(crate) mod serve;
+    pub(crate) mod serve_sandbox;
 }
 mod progress;
 mod startup;

@@ -17,6 +17,9 @@ use std::process::ExitCode;
 pub(crate) enum Command {
     /// Serve the SRL reward: POST /get_reward (OpenRLHF), POST /score (batched), GET /health, /version, /metrics.
     Reward(RewardArgs),
+    /// Serve multi-turn SWE sessions over the Docker sandbox: POST/GET /v1/sessions, POST
+    /// /v1/sessions/{id}/step, /evaluate, DELETE /v1/sessions/{id}, GET /health (docs/agent.md).
+    Sandbox(super::serve_sandbox::SandboxArgs),
 }
 
 /// Options of `srl-swe serve reward`.
@@ -64,6 +67,7 @@ pub(crate) struct RewardArgs {
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Reward(args) => reward(args),
+        Command::Sandbox(args) => super::serve_sandbox::run(args),
     }
 }
 
@@ -106,7 +110,7 @@ fn reward(args: RewardArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Resolves on SIGTERM (what schedulers and `docker stop` send) or Ctrl-C.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!("cannot listen for Ctrl-C: {e}");

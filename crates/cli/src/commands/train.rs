@@ -86,7 +86,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .resolve()?;
     let opts = TrainOptions { resume: args.resume, resume_from: args.resume_from.clone(), stop_after: args.stop_after };
     let reporter = BarReporter(progress::bar(0, "train"));
-    let summary = srl_train::train(&cfg, &opts, &reporter)?;
+    // `rollout = { type = "swe-episode" }` stages take their rollouts from srl-agent (docs/agent.md).
+    let sources = srl_agent::source_factory(&cfg.run);
+    let summary = srl_train::train_with_sources(&cfg, &opts, &reporter, &sources)?;
     let out = serde_json::json!({
         "run_dir": summary.run_dir,
         "steps": summary.steps,
