@@ -32,6 +32,8 @@ struct Cli {
     log: String,
 }
 
+// Parsed once per process; the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Evaluate a model: Agentless-mini oracle / end-to-end on SWE tasks, SRL step reward, or math accuracy.

@@ -96,7 +96,7 @@ pub fn instance_from_value(mut v: Value) -> std::result::Result<TaskInstance, (S
     }
     let id = obj.get("instance_id").and_then(Value::as_str).unwrap_or_default().to_string();
     // swebench 5.x rows name their image in `image`.
-    if !obj.get("image_name").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+    if obj.get("image_name").is_none_or(|v| v.as_str().is_none_or(str::is_empty)) {
         if let Some(img) = obj.get("image").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string) {
             obj.insert("image_name".into(), Value::from(img));
         }

@@ -207,7 +207,7 @@ impl OutputDir {
     pub fn finished(&self, retry_errors: bool) -> HashSet<String> {
         self.results
             .iter()
-            .filter(|r| !r.retryable && !(retry_errors && r.outcome == Outcome::Error))
+            .filter(|r| !(r.retryable || (retry_errors && r.outcome == Outcome::Error)))
             .map(|r| r.instance_id.clone())
             .collect()
     }

@@ -10,13 +10,13 @@
 //! image name, the Dockerfile, the repo files and the patches); a present image with the same
 //! hash is reused.
 use crate::paths::pack_tar;
-use srl_core::progress::Progress;
 use crate::{Result, SandboxError};
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use srl_core::progress::Progress;
 use srl_core::TaskInstance;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -116,6 +116,9 @@ fn error_response(status: StatusCode, error: String, field: Option<String>) -> R
     (status, Json(BadRequest { error, field })).into_response()
 }
 
+// The error is the finished HTTP response the handler returns as is (axum's idiom), not a value
+// carried further, so its size does not matter.
+#[allow(clippy::result_large_err)]
 fn body_or_error(body: std::result::Result<Bytes, BytesRejection>) -> std::result::Result<Bytes, Response> {
     body.map_err(|rejection| {
         let status = rejection.status();

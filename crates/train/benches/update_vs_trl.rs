@@ -98,8 +98,8 @@ fn main() {
         grad_clip: 1.0,
         lr: LR,
     };
-    let mut opt = AdamW::new(policy.named_parameters(), AdamWConfig { weight_decay: 0.0, ..AdamWConfig::default() })
-        .unwrap();
+    let mut opt =
+        AdamW::new(policy.named_parameters(), AdamWConfig { weight_decay: 0.0, ..AdamWConfig::default() }).unwrap();
     let mut ours = Vec::new();
     for i in 0..=steps {
         let t = Instant::now();

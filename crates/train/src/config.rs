@@ -549,11 +549,9 @@ impl RunConfig {
         if self.checkpoint.keep_last == 0 {
             return Err(TrainError::invalid("checkpoint.keep-last", "must be ≥ 1"));
         }
-        if !matches!(self.model.device.as_str(), "cpu" | "cuda" | "auto") {
-            return Err(TrainError::invalid(
-                "model.device",
-                format!("`{}`: expected cpu, cuda or auto", self.model.device),
-            ));
+        // The same parser as every command's `--device` (srl_model::Device), so `cuda:1` works here.
+        if let Err(e) = self.model.device.parse::<srl_model::Device>() {
+            return Err(TrainError::invalid("model.device", e.to_string()));
         }
         if self.stages.is_empty() {
             return Err(TrainError::invalid("stages", "at least one stage is required"));

@@ -122,12 +122,15 @@ pub fn evaluate_srl(
     evaluate_srl_with(items, &mut complete, opts, progress)
 }
 
+/// A completer for [`evaluate_srl_with`]: `(batch, first)` → outputs.
+pub type Completer<'a> = dyn FnMut(&[&PromptItem], usize) -> Result<Vec<String>> + 'a;
+
 /// Evaluates any completer: `complete(batch, first)` returns `opts.samples.max(1)` outputs per
 /// item of `batch` (item-major; `first` is the index of `batch[0]` in `items`), each the full
 /// text to score (response prefix included).
 pub fn evaluate_srl_with(
     items: &[PromptItem],
-    complete: &mut dyn FnMut(&[&PromptItem], usize) -> Result<Vec<String>>,
+    complete: &mut Completer<'_>,
     opts: &SrlEvalOptions,
     progress: &dyn Fn(usize),
 ) -> Result<(Vec<SrlResult>, SrlReport)> {
