@@ -436,8 +436,11 @@ mod tests {
         let max_diff = |a: &Tensor, b: &Tensor| (a - b).abs().max().double_value(&[]);
         assert!(max_diff(&(got_lp * &mask), &(lp.detach() * &mask)) < 1e-5);
         assert!(max_diff(&(got_ent * &mask), &(ent.detach() * &mask)) < 1e-5);
+        // 1e-5 relative to the gradient's scale: the chunked and the full backward sum the same
+        // f32 terms in different orders (the tied embedding collects every chunk's LM-head part).
         for ((name, _), (g, w)) in m.named_weights().iter().zip(got.iter().zip(&want)) {
-            assert!(max_diff(g, w) < 1e-5, "{name}: gradient differs by {}", max_diff(g, w));
+            let scale = 1.0 + w.abs().max().double_value(&[]);
+            assert!(max_diff(g, w) < 1e-5 * scale, "{name}: gradient differs by {} (scale {scale})", max_diff(g, w));
         }
     }
 
